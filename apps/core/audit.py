@@ -1,0 +1,107 @@
+"""Who did it: the actor behind every audit-log entry (django-auditlog's LogEntry).
+
+The actor is a user (session or token), a partner API key, or the system (a Celery task, a
+management command). Web requests are covered by `AuditActorMiddleware`: it remembers the
+request, and the actor is read when an entry is written, after DRF authenticated the caller
+(DRF puts the authenticated user on the Django request). Tasks and commands wrap their work
+in `system_actor("...")`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+
+from auditlog.models import LogEntry
+from django.db.models.signals import pre_save
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject, empty
+
+from apps.core.context import Actor, actor_var, request_id_var
+
+_request_var: ContextVar[HttpRequest | None] = ContextVar("audit_request", default=None)
+
+
+class AuditActorMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = _request_var.set(request)
+        try:
+            return self.get_response(request)
+        finally:
+            _request_var.reset(token)
+
+
+@contextlib.contextmanager
+def system_actor(label: str) -> Iterator[Actor]:
+    """Attribute the changes made inside this block to the system (a task, a command)."""
+    actor = Actor(kind="system", label=label)
+    token = actor_var.set(actor)
+    try:
+        yield actor
+    finally:
+        actor_var.reset(token)
+
+
+@contextlib.contextmanager
+def acting_as(actor: Actor) -> Iterator[Actor]:
+    token = actor_var.set(actor)
+    try:
+        yield actor
+    finally:
+        actor_var.reset(token)
+
+
+def _request_user(request: HttpRequest, evaluate: bool):  # noqa: ANN202
+    user = request.__dict__.get("user")
+    if isinstance(user, SimpleLazyObject) and user._wrapped is empty and not evaluate:
+        return None
+    return user
+
+
+def current_actor(*, evaluate: bool = True) -> Actor | None:
+    """The actor in this context. `evaluate=False` never runs a query (used by log filters)."""
+    explicit = actor_var.get()
+    if explicit is not None:
+        return explicit
+    request = _request_var.get()
+    if request is None:
+        return None
+    api_key = getattr(request, "api_key", None)
+    if api_key is not None:
+        return Actor(
+            kind="api_key", label=f"api-key:{api_key.prefix}", api_key_id=api_key.pk
+        )
+    user = _request_user(request, evaluate)
+    if user is not None and getattr(user, "is_authenticated", False):
+        return Actor(kind="user", label=user.get_username(), user_id=user.pk)
+    return Actor(kind="anonymous", label="anonymous")
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+@receiver(pre_save, sender=LogEntry, dispatch_uid="core.audit.fill_actor")
+def fill_actor(sender: type[LogEntry], instance: LogEntry, **kwargs: object) -> None:
+    actor = current_actor()
+    request = _request_var.get()
+    if instance.cid is None:
+        instance.cid = request_id_var.get()
+    if request is not None and instance.remote_addr is None:
+        instance.remote_addr = _client_ip(request)
+    if actor is None:
+        actor = Actor(kind="system", label="unattributed")
+    if actor.kind == "user" and actor.user_id is not None and instance.actor_id is None:
+        instance.actor_id = actor.user_id
+        user = _request_user(request, True) if request is not None else None
+        instance.actor_email = getattr(user, "email", None)
+    data = dict(instance.additional_data or {})
+    data["actor"] = {"kind": actor.kind, "label": actor.label}
+    if actor.api_key_id is not None:
+        data["actor"]["api_key_id"] = actor.api_key_id
+    instance.additional_data = data

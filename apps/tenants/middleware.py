@@ -1,0 +1,76 @@
+"""Routes each request to its tenant's schema by hostname (django-tenants), with our errors.
+
+* Unknown hostname: 404 `tenant_not_found` in the error shape (health and metrics still answer,
+  from the public schema, so a load balancer can probe any address).
+* Suspended tenant: 403 `tenant_suspended` on its API and admin; its data is untouched.
+* Tenant lookups are cached in-process for TENANT_LOOKUP_CACHE_SECONDS (one query saved per
+  request); suspension and domain changes take effect within that time.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django_tenants.middleware.main import TenantMainMiddleware
+
+from apps.core.errors import error_response
+from apps.tenants.errors import TenantSuspended
+from apps.tenants.models import Tenant
+from apps.tenants.selectors import tenant_get_by_hostname
+
+_ALWAYS_SERVED = ("/health/", "/metrics")
+_cache: dict[str, tuple[float, Tenant | None]] = {}
+
+
+def tenant_lookup_cache_clear() -> None:
+    _cache.clear()
+
+
+def _lookup(hostname: str) -> Tenant | None:
+    ttl = getattr(settings, "TENANT_LOOKUP_CACHE_SECONDS", 5)
+    now = time.monotonic()
+    if ttl > 0:
+        hit = _cache.get(hostname)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+    tenant = tenant_get_by_hostname(hostname)
+    if ttl > 0:
+        if len(_cache) > 10_000:
+            _cache.clear()
+        _cache[hostname] = (now + ttl, tenant)
+    return tenant
+
+
+class TenantMiddleware(TenantMainMiddleware):
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+        connection.set_schema_to_public()
+        try:
+            hostname = self.hostname_from_request(request)
+        except Exception:  # DisallowedHost: Django answers 400 itself later
+            hostname = ""
+        public_domain = settings.PUBLIC_DOMAIN
+        tenant = _lookup(hostname) if hostname and hostname != public_domain else None
+
+        if tenant is None:
+            if hostname == public_domain or request.path.startswith(_ALWAYS_SERVED):
+                request.tenant = None
+                self.setup_url_routing(request, force_public=True)
+                return None
+            return error_response(
+                "tenant_not_found",
+                "No business is served at this address.",
+                404,
+                {"host": hostname},
+            )
+
+        tenant.domain_url = hostname
+        request.tenant = tenant
+        if not tenant.is_active and not request.path.startswith(_ALWAYS_SERVED):
+            error = TenantSuspended()
+            return error_response(error.code, error.message, error.status_code)
+        connection.set_tenant(tenant)
+        self.setup_url_routing(request)
+        return None

@@ -1,0 +1,33 @@
+"""Celery: Redis broker, tenant-aware tasks (tenant-schemas-celery), database beat schedule."""
+
+from config.settings.env import env
+
+_redis = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=_redis)
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=_redis)
+CELERY_RESULT_EXPIRES = 3600
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+# A task is acknowledged after it ran, so a worker that dies mid-task hands it to another.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
+# Periodic jobs, written to django-celery-beat's tables by `manage.py release` (the operators
+# can change the schedule in the public admin). Each runs once per active tenant through
+# `core.fan_out`, which queues the task in every tenant's schema.
+PERIODIC_TENANT_TASKS = {
+    "idempotency-keys-purge": {
+        "task": "core.idempotency_keys_purge",
+        "crontab": {"minute": "17"},
+    },
+}

@@ -1,0 +1,38 @@
+"""Tests: real PostgreSQL and Redis (a separate Redis database), fast hashing, quiet logs."""
+
+from urllib.parse import urlsplit, urlunsplit
+
+from config.settings.base import *  # noqa: F403
+from config.settings.env import env
+
+SECRET_KEY = "test-only-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+LOGGING["handlers"]["console"]["formatter"] = "text"  # noqa: F405
+LOGGING["root"]["level"] = env("LOG_LEVEL", default="WARNING")  # noqa: F405
+
+
+def _redis_db(url: str, db: int) -> str:
+    """The same Redis server, another logical database, so tests never touch dev data."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("db="))
+        return urlunsplit(parts._replace(query=(query + "&" if query else "") + f"db={db}"))
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+REDIS_URL = env("TEST_REDIS_URL", default=_redis_db(REDIS_URL, 15))  # noqa: F405
+CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
+CACHES["default"]["KEY_PREFIX"] = "fnb-test"  # noqa: F405
+RATE_LIMIT_REDIS_URL = REDIS_URL
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+# Rate limits stay on in tests but high enough to stay out of the way; tests that are about
+# them lower them with override_settings.
+API_RATE_LIMITS = {
+    plan: {"tenant": "100000/minute", "principal": "100000/minute"}
+    for plan in ("free", "standard", "premium")
+}
