@@ -4,6 +4,7 @@ Defaults for every task: acknowledged late (settings), retried with exponential 
 jitter on transient infrastructure errors (database or broker connection trouble).
 """
 
+import contextlib
 import os
 
 from django.db import InterfaceError, OperationalError
@@ -59,7 +60,5 @@ def _task_actor_end(task_id: str, **kwargs: object) -> None:
 
     token = _actor_tokens.pop(task_id, None)
     if token is not None:
-        try:
+        with contextlib.suppress(ValueError):  # set in another context (eager tasks in a request)
             actor_var.reset(token)
-        except ValueError:  # set in another context (eager tasks inside a request)
-            pass

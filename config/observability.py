@@ -56,9 +56,7 @@ def _setup_tracing(component: str) -> None:
         logger.warning("Unknown OTEL_TRACES_EXPORTER %r; tracing stays off", exporter_name)
         return
     provider = TracerProvider(
-        resource=Resource.create(
-            {"service.name": settings.OTEL_SERVICE_NAME, "service.component": component}
-        )
+        resource=Resource.create({"service.name": settings.OTEL_SERVICE_NAME, "service.component": component})
     )
     provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)

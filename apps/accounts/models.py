@@ -34,9 +34,7 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(max_length=254, unique=True, null=True, blank=True)
     full_name = models.CharField(max_length=200, blank=True)
-    is_staff = models.BooleanField(
-        default=False, help_text="Can sign in to this business's admin."
-    )
+    is_staff = models.BooleanField(default=False, help_text="Can sign in to this business's admin.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
 

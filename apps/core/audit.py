@@ -73,9 +73,7 @@ def current_actor(*, evaluate: bool = True) -> Actor | None:
         return None
     api_key = getattr(request, "api_key", None)
     if api_key is not None:
-        return Actor(
-            kind="api_key", label=f"api-key:{api_key.prefix}", api_key_id=api_key.pk
-        )
+        return Actor(kind="api_key", label=f"api-key:{api_key.prefix}", api_key_id=api_key.pk)
     user = _request_user(request, evaluate)
     if user is not None and getattr(user, "is_authenticated", False):
         return Actor(kind="user", label=user.get_username(), user_id=user.pk)

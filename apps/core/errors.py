@@ -122,10 +122,7 @@ def _validation_message(details: Any) -> str:
 
 def _from_django_validation_error(exc: DjangoValidationError) -> drf_exceptions.ValidationError:
     if hasattr(exc, "message_dict"):
-        data = {
-            ("non_field_errors" if key == "__all__" else key): value
-            for key, value in exc.message_dict.items()
-        }
+        data = {("non_field_errors" if key == "__all__" else key): value for key, value in exc.message_dict.items()}
         return drf_exceptions.ValidationError(data)
     return drf_exceptions.ValidationError({"non_field_errors": exc.messages})
 
@@ -172,10 +169,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
             headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
             details = {"retry_after": int(headers["Retry-After"])}
-            message = "Too many requests. Retry after %s seconds." % headers["Retry-After"]
-        return Response(
-            error_body(code, message, details), status=exc.status_code, headers=headers or None
-        )
+            message = f"Too many requests. Retry after {headers['Retry-After']} seconds."
+        return Response(error_body(code, message, details), status=exc.status_code, headers=headers or None)
 
     # Anything else is a bug: log it with its stack, answer 500 without one (outside DEBUG).
     set_rollback()

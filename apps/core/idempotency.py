@@ -130,9 +130,7 @@ def _fingerprint(request: HttpRequest) -> str:
     return digest.hexdigest()
 
 
-def _claim(
-    principal: str, key: str, fingerprint: str, method: str, path: str
-) -> _Claim | _Stored | HttpResponse:
+def _claim(principal: str, key: str, fingerprint: str, method: str, path: str) -> _Claim | _Stored | HttpResponse:
     ttl = timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL_SECONDS)
     lock = timedelta(seconds=settings.IDEMPOTENCY_LOCK_TIMEOUT_SECONDS)
     with connection.cursor() as cursor:
@@ -159,15 +157,12 @@ def _claim(
                 continue  # released between our INSERT and SELECT: try again
             row_id, stored_fp, state, status, headers, body, locked_until, expires_at = row
             if expires_at <= now:
-                cursor.execute(
-                    f"DELETE FROM {_TABLE} WHERE id = %s AND expires_at <= %s", [row_id, now]
-                )
+                cursor.execute(f"DELETE FROM {_TABLE} WHERE id = %s AND expires_at <= %s", [row_id, now])
                 continue
             if stored_fp != fingerprint:
                 return error_response(
                     "idempotency_key_mismatch",
-                    "This Idempotency-Key was already used with a different request. "
-                    "Use a new key for a new request.",
+                    "This Idempotency-Key was already used with a different request. Use a new key for a new request.",
                     422,
                     {"header": HEADER},
                 )
@@ -178,8 +173,7 @@ def _claim(
             if locked_until > now:
                 return error_response(
                     "idempotency_request_in_progress",
-                    "A request with this Idempotency-Key is still being processed. "
-                    "Retry shortly to get its result.",
+                    "A request with this Idempotency-Key is still being processed. Retry shortly to get its result.",
                     409,
                     {"header": HEADER},
                     headers={"Retry-After": "1"},
@@ -222,6 +216,9 @@ def _run_claimed(
             if 200 <= response.status_code < 300 and not connection.needs_rollback:
                 _store(claim.row_id, response)
                 stored = True
+            elif response.status_code >= 400:
+                # A failed request leaves no partial effect behind.
+                transaction.set_rollback(True)
     except BaseException:
         _release(claim.row_id)
         raise

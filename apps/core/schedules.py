@@ -18,8 +18,14 @@ def periodic_tasks_sync() -> int:
     for name, spec in settings.PERIODIC_TENANT_TASKS.items():
         if PeriodicTask.objects.filter(name=name).exists():
             continue
-        crontab_spec = {"minute": "*", "hour": "*", "day_of_week": "*", "day_of_month": "*",
-                        "month_of_year": "*", **spec["crontab"]}
+        crontab_spec = {
+            "minute": "*",
+            "hour": "*",
+            "day_of_week": "*",
+            "day_of_month": "*",
+            "month_of_year": "*",
+            **spec["crontab"],
+        }
         crontab, _ = CrontabSchedule.objects.get_or_create(timezone="UTC", **crontab_spec)
         PeriodicTask.objects.create(
             name=name,

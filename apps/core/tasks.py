@@ -13,8 +13,8 @@ logger = logging.getLogger(__name__)
 @shared_task(name="core.fan_out")
 def fan_out(task_name: str) -> int:
     """Queue `task_name` once in every active tenant's schema. Scheduled by beat."""
-    from config.celery import app
     from apps.tenants.selectors import tenant_schemas_active
+    from config.celery import app
 
     schemas = tenant_schemas_active()
     for schema_name in schemas:

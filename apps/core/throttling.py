@@ -8,10 +8,9 @@ through and a warning logged: the rate limiter must not take the API down with i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import logging
 import time
+from typing import TYPE_CHECKING
 
 import redis
 from django.conf import settings

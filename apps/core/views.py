@@ -49,9 +49,7 @@ def api_not_found(request: HttpRequest) -> HttpResponse:
 
 def error_500(request: HttpRequest) -> HttpResponse:
     if _wants_json(request):
-        return error_response(
-            "server_error", "An unexpected error occurred. It has been logged.", 500
-        )
+        return error_response("server_error", "An unexpected error occurred. It has been logged.", 500)
     return server_error(request)
 
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.postgresql_backend.base import FakeTenant
 
 from apps.core.errors import error_response
 from apps.tenants.errors import TenantSuspended
@@ -48,7 +49,7 @@ class TenantMiddleware(TenantMainMiddleware):
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         connection.set_schema_to_public()
         try:
-            hostname = self.hostname_from_request(request)
+            hostname = self.hostname_from_request(request).lower()
         except Exception:  # DisallowedHost: Django answers 400 itself later
             hostname = ""
         public_domain = settings.PUBLIC_DOMAIN
@@ -56,7 +57,7 @@ class TenantMiddleware(TenantMainMiddleware):
 
         if tenant is None:
             if hostname == public_domain or request.path.startswith(_ALWAYS_SERVED):
-                request.tenant = None
+                request.tenant = FakeTenant(connection.schema_name)  # the public schema
                 self.setup_url_routing(request, force_public=True)
                 return None
             return error_response(

@@ -18,9 +18,5 @@ def tenant_schemas_active() -> list[str]:
 
 
 def tenant_get_by_hostname(hostname: str) -> Tenant | None:
-    domain = (
-        Domain.objects.select_related("tenant")
-        .filter(domain=hostname, tenant__is_template=False)
-        .first()
-    )
+    domain = Domain.objects.select_related("tenant").filter(domain=hostname, tenant__is_template=False).first()
     return domain.tenant if domain else None

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
-import logging
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -24,14 +24,11 @@ _RESERVED = {"public", "information_schema", "tenant_base"}
 def _validate_schema_name(schema_name: str) -> None:
     if not _SCHEMA_NAME.match(schema_name) or schema_name.startswith("pg_"):
         raise InvalidTenant(
-            "The schema name must be 2-40 characters: lowercase letters, digits and '_', "
-            "starting with a letter.",
+            "The schema name must be 2-40 characters: lowercase letters, digits and '_', starting with a letter.",
             details={"schema_name": ["Invalid schema name."]},
         )
     if schema_name in _RESERVED or schema_name == settings.TENANT_BASE_SCHEMA:
-        raise InvalidTenant(
-            f"{schema_name!r} is reserved.", details={"schema_name": ["Reserved name."]}
-        )
+        raise InvalidTenant(f"{schema_name!r} is reserved.", details={"schema_name": ["Reserved name."]})
 
 
 def default_domain_for(schema_name: str) -> str:
@@ -90,9 +87,7 @@ def tenant_create(
     except ValidationError as exc:
         raise InvalidTenant("The tenant is not valid.", details=exc.message_dict) from exc
     if Domain.objects.filter(domain=domain).exists():
-        raise InvalidTenant(
-            f"The domain {domain!r} is already in use.", details={"domain": ["Already in use."]}
-        )
+        raise InvalidTenant(f"The domain {domain!r} is already in use.", details={"domain": ["Already in use."]})
     with transaction.atomic():
         tenant.save()
         Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)

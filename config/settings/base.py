@@ -153,12 +153,12 @@ RATE_LIMIT_REDIS_URL = env("RATE_LIMIT_REDIS_URL", default=REDIS_URL)
 # Health and metrics. /metrics needs `Authorization: Bearer <METRICS_TOKEN>` when set.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
-from config.settings.tenants import *  # noqa: E402,F403
-from config.settings.drf import *  # noqa: E402,F403
-from config.settings.celery import *  # noqa: E402,F403
-from config.settings.logging import *  # noqa: E402,F403
-from config.settings.observability import *  # noqa: E402,F403
-from config.settings.stripe import *  # noqa: E402,F403
+from config.settings.celery import *  # noqa: E402
+from config.settings.drf import *  # noqa: E402
+from config.settings.logging import *  # noqa: E402
+from config.settings.observability import *  # noqa: E402
+from config.settings.stripe import *  # noqa: E402
+from config.settings.tenants import *  # noqa: E402
 
 # Audit log: every model is tracked unless listed here (so models added later are covered the
 # day they are added). The actor (user, API key or system task) and the request id are filled

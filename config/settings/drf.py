@@ -32,8 +32,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "F&B Inventory, Orders & Loyalty API",
     "DESCRIPTION": (
         "Versioned REST API of one tenant (a business). Every request is routed to its tenant by "
-        "hostname. Errors share one shape: `{\"error\": {\"code\", \"message\", \"details\", "
-        "\"request_id\"}}`. Unsafe requests accept an `Idempotency-Key` header (kept 24 h per "
+        'hostname. Errors share one shape: `{"error": {"code", "message", "details", '
+        '"request_id"}}`. Unsafe requests accept an `Idempotency-Key` header (kept 24 h per '
         "principal); rate limits follow the tenant's plan and answer 429 with `Retry-After`."
     ),
     "VERSION": "1.0.0",

@@ -2,7 +2,7 @@
 
 from urllib.parse import urlsplit, urlunsplit
 
-from config.settings.base import *  # noqa: F403
+from config.settings.base import *
 from config.settings.env import env
 
 SECRET_KEY = "test-only-not-secret"
@@ -10,9 +10,9 @@ DEBUG = False
 ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
-LOGGING["handlers"]["console"]["formatter"] = "text"  # noqa: F405
-LOGGING["root"]["level"] = env("LOG_LEVEL", default="WARNING")  # noqa: F405
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
+LOGGING["handlers"]["console"]["formatter"] = "text"
+LOGGING["root"]["level"] = env("LOG_LEVEL", default="WARNING")
 
 
 def _redis_db(url: str, db: int) -> str:
@@ -24,15 +24,18 @@ def _redis_db(url: str, db: int) -> str:
     return urlunsplit(parts._replace(path=f"/{db}"))
 
 
-REDIS_URL = env("TEST_REDIS_URL", default=_redis_db(REDIS_URL, 15))  # noqa: F405
-CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
-CACHES["default"]["KEY_PREFIX"] = "fnb-test"  # noqa: F405
+REDIS_URL = env("TEST_REDIS_URL", default=_redis_db(REDIS_URL, 15))
+CACHES["default"]["LOCATION"] = REDIS_URL
+CACHES["default"]["KEY_PREFIX"] = "fnb-test"
 RATE_LIMIT_REDIS_URL = REDIS_URL
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
 # Rate limits stay on in tests but high enough to stay out of the way; tests that are about
 # them lower them with override_settings.
 API_RATE_LIMITS = {
-    plan: {"tenant": "100000/minute", "principal": "100000/minute"}
-    for plan in ("free", "standard", "premium")
+    plan: {"tenant": "100000/minute", "principal": "100000/minute"} for plan in ("free", "standard", "premium")
 }
+
+ROOT_URLCONF = "tests.urls"  # the tenant URLs plus a few test-only endpoints
+TENANT_LOOKUP_CACHE_SECONDS = 0
+IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = 30

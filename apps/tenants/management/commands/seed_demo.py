@@ -39,9 +39,7 @@ class Command(BaseCommand):
                 User.objects.create_superuser(OPERATOR_EMAIL, OPERATOR_PASSWORD)
             with tenant_context(tenant):
                 if not User.objects.filter(email=DEMO_ADMIN_EMAIL).exists():
-                    User.objects.create_superuser(
-                        DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, full_name="Demo Owner"
-                    )
+                    User.objects.create_superuser(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, full_name="Demo Owner")
         port = options["port"]
         domain = tenant.get_primary_domain()
         self.stdout.write(self.style.SUCCESS("Demo tenant ready."))

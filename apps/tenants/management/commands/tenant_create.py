@@ -44,8 +44,7 @@ class Command(BaseCommand):
         domain = tenant.get_primary_domain()
         self.stdout.write(
             self.style.SUCCESS(
-                f"Created tenant {tenant.schema_name} at {domain} "
-                f"in {time.monotonic() - started:.2f} s"
+                f"Created tenant {tenant.schema_name} at {domain} in {time.monotonic() - started:.2f} s"
             )
         )
         if options["admin_email"]:
