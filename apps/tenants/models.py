@@ -50,6 +50,21 @@ class Tenant(TenantMixin):
     def __str__(self) -> str:
         return f"{self.name} ({self.schema_name})"
 
+    def create_schema(self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1) -> bool:
+        """Clone the migrated base schema (fast path); migrate from scratch only for the base itself."""
+        from django.conf import settings
+        from django_tenants.utils import schema_exists
+
+        from apps.tenants.cloning import clone_schema
+
+        base = settings.TENANT_BASE_SCHEMA
+        if self.schema_name == base or not sync_schema or not schema_exists(base):
+            return super().create_schema(check_if_exists, sync_schema, verbosity)
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        clone_schema(base=base, new=self.schema_name)
+        return True
+
     @property
     def currency_precision(self) -> int:
         return get_currency_precision(self.currency)
