@@ -1,11 +1,13 @@
 """URLs of the platform's own hostname: the operators' admin (tenants), health and metrics."""
 
 from django.contrib import admin
+from django.views.generic import RedirectView
 from django.urls import path
 
 from apps.core.views import health_live, health_ready, metrics
 
 urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("health/live", health_live, name="health-live"),
     path("health/ready", health_ready, name="health-ready"),

