@@ -1,8 +1,8 @@
 """URLs of the platform's own hostname: the operators' admin (tenants), health and metrics."""
 
 from django.contrib import admin
-from django.views.generic import RedirectView
 from django.urls import path
+from django.views.generic import RedirectView
 
 from apps.core.views import health_live, health_ready, metrics
 

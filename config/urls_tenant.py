@@ -1,8 +1,8 @@
 """URLs of a tenant's hostname: its staff admin, the API, health and metrics."""
 
 from django.contrib import admin
-from django.views.generic import RedirectView
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from apps.core.views import api_not_found, health_live, health_ready, metrics
