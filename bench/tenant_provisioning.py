@@ -1,7 +1,6 @@
 """Benchmark: provision N tenants by cloning the base schema; print seconds per tenant.
 
-    ./bin/bench tenant_provisioning          (or, with the env set up:)
-    DJANGO_SETTINGS_MODULE=config.settings.local python -m bench.tenant_provisioning [-n 20]
+    DATABASE_URL=postgres://... .venv/bin/python -m bench.tenant_provisioning [-n 20]
 
 Uses the database DATABASE_URL names (the local development one by default), makes sure the
 base schema exists, creates `bench_<run>_<i>` tenants through the same service the admin and the

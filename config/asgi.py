@@ -2,12 +2,12 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-
-application = get_asgi_application()
-
-from config.observability import setup_observability  # noqa: E402
+from config.observability import setup_observability
 
 setup_observability(component="asgi")
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+application = get_asgi_application()

@@ -7,13 +7,14 @@ jitter on transient infrastructure errors (database or broker connection trouble
 import contextlib
 import os
 
+from celery.signals import beat_init, worker_process_init
 from django.db import InterfaceError, OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from tenant_schemas_celery.app import CeleryApp
 from tenant_schemas_celery.task import TenantTask
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 
 class PlatformTask(TenantTask):
@@ -30,11 +31,21 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-@app.on_after_finalize.connect
-def _setup_observability(sender: CeleryApp, **kwargs: object) -> None:
+def _setup_worker_observability(**kwargs: object) -> None:
     from config.observability import setup_observability
 
     setup_observability(component="worker")
+
+
+def _setup_beat_observability(**kwargs: object) -> None:
+    from config.observability import setup_observability
+
+    setup_observability(component="beat")
+
+
+# Only in worker and beat processes (a web process that queues a task must not re-run them).
+worker_process_init.connect(_setup_worker_observability, weak=False)
+beat_init.connect(_setup_beat_observability, weak=False)
 
 
 _actor_tokens: dict[str, object] = {}

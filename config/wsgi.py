@@ -1,11 +1,12 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+from config.observability import setup_observability
+
+# Before the application (and its middleware chain) is built, so Django is instrumented.
+setup_observability(component="web")
+
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 application = get_wsgi_application()
-
-from config.observability import setup_observability  # noqa: E402
-
-setup_observability(component="web")

@@ -42,7 +42,9 @@ TENANT_TABLES_TO_CLEAN = [
     "auditlog_logentry",
     "django_session",
     "auth_group",
+    "accounts_authsession",
     "accounts_user",
+    "accounts_wholesaleaccount",
 ]
 
 
@@ -86,10 +88,8 @@ def committed_db(django_db_blocker) -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _reset_state() -> Iterator[None]:
-    """Each test starts with empty rate-limit counters and the public schema selected."""
-    client = get_redis(settings.RATE_LIMIT_REDIS_URL)
-    for key in client.scan_iter("rl:*", count=1000):
-        client.delete(key)
+    """Each test starts with an empty test Redis (rate limits, lockouts) and the public schema."""
+    get_redis(settings.REDIS_URL).flushdb()
     yield
     connection.set_schema_to_public()
 

@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
-from apps.accounts.models import User
+from apps.accounts.models import AuthSession, User, WholesaleAccount
+from apps.accounts.services import session_revoke
 
 
 class UserCreationAdminForm(AdminUserCreationForm):
@@ -22,13 +23,41 @@ class UserAdmin(BaseUserAdmin):
     add_form = UserCreationAdminForm
     form = UserChangeAdminForm
     ordering = ["email"]
-    list_display = ["email", "full_name", "is_staff", "is_active", "date_joined"]
-    list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
+    list_display = ["email", "kind", "full_name", "is_staff", "is_active", "date_joined"]
+    list_filter = ["kind", "is_staff", "is_superuser", "is_active", "groups"]
     search_fields = ["email", "full_name"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Profile", {"fields": ("full_name",)}),
+        ("Profile", {"fields": ("kind", "full_name", "phone", "birthday", "marketing_consent", "wholesale_account")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "usable_password", "password1", "password2")}),)
+
+
+@admin.register(AuthSession)
+class AuthSessionAdmin(admin.ModelAdmin):
+    """Signed-in devices. Staff can end a customer's sessions (takes effect on the next request)."""
+
+    list_display = ["user", "session_type", "device_name", "last_used_at", "expires_at", "revoked_at"]
+    list_filter = ["session_type", "revoked_reason"]
+    search_fields = ["user__email", "device_name"]
+    list_select_related = ["user"]
+    actions = ["revoke"]
+    readonly_fields = [f.name for f in AuthSession._meta.fields]
+
+    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+        return False
+
+    @admin.action(description="End the selected sessions")
+    def revoke(self, request, queryset) -> None:  # noqa: ANN001
+        for session in queryset:
+            session_revoke(session=session, reason="revoked_by_staff")
+        self.message_user(request, f"Ended {queryset.count()} session(s).")
+
+
+@admin.register(WholesaleAccount)
+class WholesaleAccountAdmin(admin.ModelAdmin):
+    list_display = ["name", "tax_id", "price_list_group", "is_approved", "approved_at", "created_at"]
+    list_filter = ["is_approved", "price_list_group"]
+    search_fields = ["name", "tax_id"]

@@ -1,5 +1,12 @@
-"""Users of one schema: a tenant's staff and customers, or (public schema) platform operators."""
+"""Users of one schema: a tenant's staff and customers, or (public schema) platform operators.
 
+Every user has a kind, which is also the session type of the tokens it signs in with:
+staff (roles as groups), retail customers, wholesale buyers (of a business account) and
+anonymous guests (device-bound, no credentials, upgradable to a retail account in place so
+whatever they own stays theirs).
+"""
+
+import uuid
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -7,6 +14,13 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+
+class UserKind(models.TextChoices):
+    STAFF = "staff", "Staff"
+    RETAIL = "retail", "Retail customer"
+    WHOLESALE = "wholesale", "Wholesale buyer"
+    GUEST = "guest", "Guest"
 
 
 class UserManager(BaseUserManager["User"]):
@@ -24,16 +38,48 @@ class UserManager(BaseUserManager["User"]):
     def create_user(self, email: str, password: str | None = None, **extra: Any) -> "User":
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)
+        if extra.get("is_staff"):
+            extra.setdefault("kind", UserKind.STAFF)
         return self._create(email, password, **extra)
 
     def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> "User":
-        extra.update(is_staff=True, is_superuser=True)
+        extra.update(is_staff=True, is_superuser=True, kind=UserKind.STAFF)
         return self._create(email, password, **extra)
 
 
+class WholesaleAccount(models.Model):
+    """A business that buys wholesale; staff approve it before its buyers can order."""
+
+    name = models.CharField(max_length=200)
+    tax_id = models.CharField(max_length=64)
+    billing_address = models.TextField()
+    price_list_group = models.CharField(
+        max_length=64, blank=True, help_text="Price-list group the catalog prices this account with."
+    )
+    is_approved = models.BooleanField(default=False)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class User(AbstractBaseUser, PermissionsMixin):
+    kind = models.CharField(max_length=16, choices=UserKind.choices, default=UserKind.RETAIL)
     email = models.EmailField(max_length=254, unique=True, null=True, blank=True)
     full_name = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    birthday = models.DateField(null=True, blank=True)
+    marketing_consent = models.BooleanField(default=False)
+    wholesale_account = models.ForeignKey(
+        WholesaleAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="buyers"
+    )
+    device_id = models.CharField(
+        max_length=128, null=True, blank=True, unique=True, help_text="Guests: the device they were created on."
+    )
     is_staff = models.BooleanField(default=False, help_text="Can sign in to this business's admin.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -50,10 +96,41 @@ class User(AbstractBaseUser, PermissionsMixin):
         ]
 
     def __str__(self) -> str:
-        return self.email or f"user {self.pk}"
+        return self.email or f"{self.kind} {self.pk}"
 
     def get_full_name(self) -> str:
         return self.full_name or (self.email or "")
 
     def get_short_name(self) -> str:
         return self.get_full_name()
+
+
+class AuthSession(models.Model):
+    """One signed-in device: the family of tokens issued to it.
+
+    Access tokens (short) and refresh tokens (30 days, rotated on use) carry this session's id;
+    revoking the session rejects both on the next request. Only the current refresh token's id
+    is valid: presenting an older one (a stolen, replayed token) revokes the whole session.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_sessions")
+    session_type = models.CharField(max_length=16, choices=UserKind.choices)
+    device_name = models.CharField(max_length=120, blank=True)
+    refresh_jti = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-last_used_at"]
+        indexes = [models.Index(fields=["user", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.device_name or 'a device'}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

@@ -150,7 +150,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
 
     if isinstance(exc, drf_exceptions.APIException):
         set_rollback()
-        code = _DRF_CODES.get(type(exc))
+        code = getattr(exc, "stable_code", None) or _DRF_CODES.get(type(exc))
         if code is None:
             for klass, klass_code in _DRF_CODES.items():
                 if isinstance(exc, klass):

@@ -2,7 +2,8 @@
 
 A client sends `Idempotency-Key: <up to 255 printable chars>` with a POST/PUT/PATCH/DELETE.
 The key is scoped to the tenant (its own table in the tenant's schema) and the principal (user
-or API key; anonymous callers share one scope, where the body fingerprint still protects them).
+or API key; an anonymous caller by its client address). Endpoints whose responses carry
+credentials (sign-in, sign-up, token refresh) set `idempotency_exempt` and are never stored.
 
 * First request: the key is claimed (`INSERT ... ON CONFLICT DO NOTHING`, committed at once so
   concurrent duplicates see it), the view runs inside a transaction, and a 2xx response is
@@ -12,7 +13,9 @@ or API key; anonymous callers share one scope, where the body fingerprint still 
   `Idempotent-Replayed: true`.
 * Same key, different request: 422 `idempotency_key_mismatch`.
 * Duplicate while the first is still running: 409 `idempotency_request_in_progress`.
-* Only completed responses are stored: 5xx, 409 and 429 release the key so the client can retry.
+* Only completed responses are stored (2xx, and 4xx other than 408, 409, 425 and 429); 5xx and
+  those four release the key so the client can retry. A replay is only ever served to the
+  principal that made the first request; it does not pass through throttles again.
 * Keys expire after IDEMPOTENCY_KEY_TTL_SECONDS (24 h); `core.idempotency_keys_purge` deletes
   them hourly. A claim whose worker died is taken over after IDEMPOTENCY_LOCK_TIMEOUT_SECONDS.
 """
@@ -116,7 +119,9 @@ def _principal(request: HttpRequest, view_cls: type) -> str | None:
         return f"api_key:{api_key.pk}"
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
-    return "anonymous"
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    address = forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR", "")
+    return f"anonymous:{address}"[:100]
 
 
 def _fingerprint(request: HttpRequest) -> str:
@@ -223,7 +228,8 @@ def _run_claimed(
         _release(claim.row_id)
         raise
     if not stored:
-        if response.status_code < 500 and response.status_code not in _NOT_STORED_STATUSES:
+        # Only client errors are stored here; a 2xx whose transaction was rolled back is not.
+        if 400 <= response.status_code < 500 and response.status_code not in _NOT_STORED_STATUSES:
             _store(claim.row_id, response)
         else:
             _release(claim.row_id)

@@ -115,3 +115,26 @@ class PrincipalPlanThrottle(_PlanThrottle):
         if user is not None and user.is_authenticated:
             return f"user{user.pk}"
         return f"ip{self.get_ident(request)}"
+
+
+class AuthEndpointThrottle(_PlanThrottle):
+    """Sign-in, sign-up and token endpoints: a stricter budget per client address (AUTH_RATE_LIMIT)."""
+
+    scope = "auth"
+
+    def ident(self, request: Request) -> str:
+        return f"ip{self.get_ident(request)}"
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        tenant = getattr(request._request, "tenant", None)
+        if tenant is None or connection.schema_name == get_public_schema_name():
+            return True
+        limit, period = parse_rate(settings.AUTH_RATE_LIMIT)
+        key = f"rl:{tenant.schema_name}:auth:{self.ident(request)}:{period}"
+        try:
+            wait = sliding_window_hit(key, limit, period)
+        except redis.RedisError:
+            logger.warning("Rate limiter unavailable (Redis error); request let through")
+            return True
+        self._wait = wait or None
+        return wait == 0

@@ -20,7 +20,7 @@ class DomainInline(admin.TabularInline):
 class TenantCreationForm(forms.ModelForm):
     domain = forms.CharField(
         required=False,
-        help_text="Leave empty for <schema>.<TENANT_DOMAIN_SUFFIX>, e.g. acme.localhost.",
+        help_text="Leave empty for <schema with - for _>.<TENANT_DOMAIN_SUFFIX>, e.g. acme-foods.localhost.",
     )
 
     class Meta:

@@ -1,5 +1,5 @@
-"""Fast schema cloning for new tenants (~0.3 s instead of ~0.65 s for django-tenants' clone
-function, and ~30 s for migrating a schema from scratch).
+"""Fast schema cloning for new tenants: the clone itself takes ~0.3 s here, against ~0.65 s for
+django-tenants' clone function and ~40 s for migrating a schema from scratch.
 
 The base schema is read from the catalogs and rebuilt in the new schema in one round trip:
 tables (columns, defaults, identity, CHECK constraints), then primary keys, unique constraints

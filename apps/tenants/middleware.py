@@ -31,7 +31,7 @@ def tenant_lookup_cache_clear() -> None:
 
 
 def _lookup(hostname: str) -> Tenant | None:
-    ttl = getattr(settings, "TENANT_LOOKUP_CACHE_SECONDS", 5)
+    ttl = settings.TENANT_LOOKUP_CACHE_SECONDS
     now = time.monotonic()
     if ttl > 0:
         hit = _cache.get(hostname)
@@ -50,8 +50,8 @@ class TenantMiddleware(TenantMainMiddleware):
         connection.set_schema_to_public()
         try:
             hostname = self.hostname_from_request(request).lower()
-        except Exception:  # DisallowedHost: Django answers 400 itself later
-            hostname = ""
+        except Exception:  # DisallowedHost: not one of ALLOWED_HOSTS
+            return error_response("bad_request", "This host name is not allowed.", 400)
         public_domain = settings.PUBLIC_DOMAIN
         tenant = _lookup(hostname) if hostname and hostname != public_domain else None
 

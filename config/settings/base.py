@@ -177,3 +177,7 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
 )
 AUDITLOG_MASK_TRACKING_FIELDS = ("password",)
 AUDITLOG_EXCLUDE_TRACKING_FIELDS = ("last_login",)
+
+AUTHENTICATION_BACKENDS = ["apps.accounts.lockout.LockoutModelBackend"]
+# Sign-in, sign-up and token refresh: per client address, on top of the plan limits.
+AUTH_RATE_LIMIT = env("AUTH_RATE_LIMIT", default="20/minute")

@@ -2,6 +2,7 @@
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.accounts.authentication.SessionTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -43,8 +44,30 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"SessionTypeEnum": "apps.accounts.models.UserKind.choices"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.core.openapi.add_error_responses",
     ],
 }
+
+from datetime import timedelta  # noqa: E402
+
+from config.settings.env import env  # noqa: E402
+
+# Tokens: short access tokens, 30-day refresh tokens rotated on every use (see apps.accounts).
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=30),
+    "ALGORITHM": "HS256",
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_CLAIM": "user_id",
+    "UPDATE_LAST_LOGIN": False,
+}
+if env("JWT_SIGNING_KEY", default=""):  # otherwise simplejwt signs with SECRET_KEY
+    SIMPLE_JWT["SIGNING_KEY"] = env("JWT_SIGNING_KEY")
+# A session's last_used_at is written at most this often (one UPDATE, not one per request).
+AUTH_SESSION_TOUCH_SECONDS = 60
+# Brute-force protection: this many failed sign-ins for one e-mail within the window locks it.
+LOGIN_LOCKOUT_ATTEMPTS = env.int("LOGIN_LOCKOUT_ATTEMPTS", default=5)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)

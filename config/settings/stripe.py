@@ -8,5 +8,5 @@ STRIPE_LIVE_SECRET_KEY = env("STRIPE_LIVE_SECRET_KEY", default="")
 DJSTRIPE_WEBHOOK_SECRET = env("DJSTRIPE_WEBHOOK_SECRET", default="")
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
-# Base URL of the Stripe API; the local stand-in (localstripe) in development and tests.
+# Base URL of the Stripe API (payments, planned: the local stand-in localstripe in dev and tests).
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com")

@@ -6,10 +6,15 @@ TENANT_MODEL = "tenants.Tenant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_NAME = "public"
 
-# New tenants are cloned from this migrated schema (~0.2 s) instead of migrating from scratch
-# (~27 s, dj-stripe's migrations). `manage.py release` keeps it migrated on every deploy.
+# New tenants are cloned from this migrated schema (apps/tenants/cloning.py, ~0.4 s per tenant
+# measured by bench/tenant_provisioning.py) instead of migrating from scratch (~40 s here,
+# mostly dj-stripe's migrations). `manage.py release` keeps it migrated on every deploy.
 TENANT_BASE_SCHEMA = env("TENANT_BASE_SCHEMA", default="tenant_base")
 TENANT_CREATION_FAKES_MIGRATIONS = True
+
+# Tenant lookups by hostname are cached in each process for this long (suspensions and domain
+# changes take effect within it). 0 turns the cache off.
+TENANT_LOOKUP_CACHE_SECONDS = env.int("TENANT_LOOKUP_CACHE_SECONDS", default=5)
 
 # The platform operators' hostname (public schema: operators' admin, health, metrics).
 PUBLIC_DOMAIN = env("PUBLIC_DOMAIN", default="localhost")

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit, urlunsplit
 from config.settings.base import *
 from config.settings.env import env
 
-SECRET_KEY = "test-only-not-secret"
+SECRET_KEY = "test-only-not-secret-but-long-enough-for-hs256"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

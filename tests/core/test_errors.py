@@ -35,7 +35,9 @@ def test_unsupported_media_type(staff_client_a):
 
 
 def test_not_authenticated(tenant_a, client_a):
-    assert_error(client_a.get("/api/v1/_test/groups"), 403, "not_authenticated")
+    response = client_a.get("/api/v1/_test/groups")
+    assert_error(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
 def test_unknown_api_path_is_a_404(tenant_a, client_a):

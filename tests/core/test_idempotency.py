@@ -197,3 +197,36 @@ def test_fifty_concurrent_identical_requests_have_exactly_one_effect(committed_d
     again = post(base, {"name": "exactly-once"}, key="concurrent-key", url="/api/v1/_test/slow-groups")
     assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
     assert again.json() == originals[0][2]
+
+
+def test_anonymous_callers_are_scoped_by_their_address(tenant_a):
+    one = Client(HTTP_HOST=TENANT_A.domain, REMOTE_ADDR="10.1.1.1")
+    two = Client(HTTP_HOST=TENANT_A.domain, REMOTE_ADDR="10.2.2.2")
+    assert post(one, {}, key="anon", url="/api/v1/_test/boom").status_code == 500
+    with tenant_context(tenant_a):
+        IdempotencyKey.objects.create(
+            principal="anonymous:10.1.1.1",
+            key="stored",
+            fingerprint="x",
+            method="POST",
+            path="/p",
+            state="completed",
+            response_status=201,
+            response_body=b"{}",
+            created_at=timezone.now(),
+            locked_until=timezone.now(),
+            expires_at=timezone.now() + timedelta(hours=1),
+        )
+    # Another address using the same key is not the same caller: no mismatch, no replay.
+    response = post(two, {}, key="stored", url="/api/v1/_test/boom")
+    assert response.status_code == 500 and not response.has_header("Idempotent-Replayed")
+
+
+def test_credential_responses_are_never_stored_for_replay(tenant_a, client_a):
+    body = {"email": "idem@example.com", "password": "Sauce-Lover-2026"}
+    first = client_a.post("/api/v1/auth/register", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="reg-1")
+    assert first.status_code == 201
+    with tenant_context(tenant_a):
+        assert not IdempotencyKey.objects.filter(key="reg-1").exists()
+    again = client_a.post("/api/v1/auth/register", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="reg-1")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "email_taken"

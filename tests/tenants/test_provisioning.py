@@ -127,3 +127,17 @@ def test_release_is_idempotent_and_schedules_the_purge(db, capsys):
     task = PeriodicTask.objects.get(name="idempotency-keys-purge")
     assert task.task == "core.fan_out"
     assert task.args == '["core.idempotency_keys_purge"]'
+
+
+def test_seed_demo_creates_one_user_of_each_kind_and_is_idempotent(db, capsys):
+    call_command("seed_demo")
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert "admin@demo.localhost" in out and "retail@demo.localhost" in out
+    tenant = Tenant.objects.get(schema_name="demo")
+    with tenant_context(tenant):
+        kinds = sorted(User.objects.values_list("kind", flat=True))
+        assert kinds == ["retail", "staff", "staff", "staff", "wholesale"]
+        buyer = User.objects.get(email="buyer@demo.localhost")
+        assert buyer.wholesale_account.is_approved
+        assert User.objects.get(email="manager@demo.localhost").groups.filter(name="Store Manager").exists()

@@ -70,7 +70,7 @@ def test_a_session_from_tenant_a_is_not_valid_on_tenant_b(tenant_a, client_a):
     other = Client(HTTP_HOST=TENANT_B.domain)
     other.cookies["sessionid"] = cookie
     response = other.get("/api/v1/_test/groups")
-    assert response.status_code == 403  # session auth: unauthenticated is 403 without a challenge
+    assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
 
 

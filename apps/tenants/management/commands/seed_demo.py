@@ -1,25 +1,34 @@
-"""Seed the demo tenant (idempotent) and print where to find it and how to sign in."""
+"""Seed the demo tenant (idempotent) and print where to find it and how to sign in.
+
+Local demo data only: the passwords below are printed for the newcomer and are not secrets.
+"""
 
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from apps.accounts.models import User
+from apps.accounts.models import User, UserKind, WholesaleAccount
 from apps.core.audit import system_actor
 from apps.tenants.models import Tenant
 from apps.tenants.services import tenant_create
 
 DEMO_SCHEMA = "demo"
-DEMO_ADMIN_EMAIL = "admin@demo.localhost"
-DEMO_ADMIN_PASSWORD = "demo-admin-2026"  # local demo data only; printed for the newcomer
-OPERATOR_EMAIL = "operator@localhost"
-OPERATOR_PASSWORD = "operator-2026"
+DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD = "admin@demo.localhost", "demo-admin-2026"
+STAFF_USERS = [  # (email, password, role group)
+    ("manager@demo.localhost", "demo-manager-2026", "Store Manager"),
+    ("warehouse@demo.localhost", "demo-warehouse-2026", "Warehouse Staff"),
+]
+RETAIL_EMAIL, RETAIL_PASSWORD = "retail@demo.localhost", "demo-retail-2026"
+WHOLESALE_EMAIL, WHOLESALE_PASSWORD = "buyer@demo.localhost", "demo-buyer-2026"
+OPERATOR_EMAIL, OPERATOR_PASSWORD = "operator@localhost", "operator-2026"
 
 
 class Command(BaseCommand):
-    help = "Create (once) the demo tenant at demo.<TENANT_DOMAIN_SUFFIX> with demo logins."
+    help = "Create (once) the demo tenant at demo.<TENANT_DOMAIN_SUFFIX> with one user of each kind."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--port", default="8000", help="Port printed in the URLs")
@@ -38,14 +47,46 @@ class Command(BaseCommand):
             if not User.objects.filter(email=OPERATOR_EMAIL).exists():
                 User.objects.create_superuser(OPERATOR_EMAIL, OPERATOR_PASSWORD)
             with tenant_context(tenant):
-                if not User.objects.filter(email=DEMO_ADMIN_EMAIL).exists():
-                    User.objects.create_superuser(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, full_name="Demo Owner")
+                self._seed_users()
         port = options["port"]
-        domain = tenant.get_primary_domain()
-        self.stdout.write(self.style.SUCCESS("Demo tenant ready."))
-        self.stdout.write(
-            f"  Demo tenant  http://{domain}:{port}/admin/   {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}\n"
-            f"  API docs     http://{domain}:{port}/api/v1/docs/\n"
-            f"  Operators    http://{settings.PUBLIC_DOMAIN}:{port}/admin/   "
-            f"{OPERATOR_EMAIL} / {OPERATOR_PASSWORD}"
-        )
+        base = f"http://{tenant.get_primary_domain()}:{port}"
+        lines = [
+            "Demo tenant ready.",
+            f"  Admin        {base}/admin/",
+            f"  API docs     {base}/api/v1/docs/",
+            f"    owner      {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}",
+            *[f"    staff      {email} / {password}  ({role})" for email, password, role in STAFF_USERS],
+            f"    retail     {RETAIL_EMAIL} / {RETAIL_PASSWORD}  (API: POST /api/v1/auth/sign-in)",
+            f"    wholesale  {WHOLESALE_EMAIL} / {WHOLESALE_PASSWORD}  (buyer of an approved account)",
+            "    guest      POST /api/v1/auth/guest with any device_id (no credentials)",
+            f"  Operators    http://{settings.PUBLIC_DOMAIN}:{port}/admin/  {OPERATOR_EMAIL} / {OPERATOR_PASSWORD}",
+        ]
+        self.stdout.write(self.style.SUCCESS(lines[0]))
+        self.stdout.write("\n".join(lines[1:]))
+
+    def _seed_users(self) -> None:
+        if not User.objects.filter(email=DEMO_ADMIN_EMAIL).exists():
+            owner = User.objects.create_superuser(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, full_name="Demo Owner")
+            owner.groups.add(Group.objects.get(name="Owner"))
+        for email, password, role in STAFF_USERS:
+            if not User.objects.filter(email=email).exists():
+                user = User.objects.create_user(email, password, is_staff=True, full_name=role)
+                user.groups.add(Group.objects.get(name=role))
+        if not User.objects.filter(email=RETAIL_EMAIL).exists():
+            User.objects.create_user(RETAIL_EMAIL, RETAIL_PASSWORD, kind=UserKind.RETAIL, full_name="Rita Retail")
+        if not User.objects.filter(email=WHOLESALE_EMAIL).exists():
+            account = WholesaleAccount.objects.create(
+                name="Corner Deli LLC",
+                tax_id="12-3456789",
+                billing_address="1 Main St, Springfield",
+                price_list_group="wholesale-a",
+                is_approved=True,
+                approved_at=timezone.now(),
+            )
+            User.objects.create_user(
+                WHOLESALE_EMAIL,
+                WHOLESALE_PASSWORD,
+                kind=UserKind.WHOLESALE,
+                full_name="Walt Wholesale",
+                wholesale_account=account,
+            )

@@ -1,0 +1,24 @@
+import uuid
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from apps.accounts.models import AuthSession, User
+
+
+def user_get(*, user_id: int | None = None, session_id: str | None = None) -> User:
+    if session_id is not None:
+        return AuthSession.objects.select_related("user").get(pk=session_id).user
+    return User.objects.get(pk=user_id)
+
+
+def auth_session_list_active(*, user: User) -> QuerySet[AuthSession]:
+    return AuthSession.objects.filter(user=user, revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+def auth_session_get_for_user(*, user: User, session_id: str) -> AuthSession | None:
+    try:
+        key = uuid.UUID(str(session_id))
+    except ValueError:
+        return None
+    return auth_session_list_active(user=user).filter(pk=key).first()

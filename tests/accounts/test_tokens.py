@@ -1,0 +1,250 @@
+"""Token sessions: sign-up/in, rotation, expiry, revocation per device and everywhere, tenants."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client, override_settings
+from django_tenants.utils import tenant_context
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+from apps.accounts.models import AuthSession, User
+from tests.conftest import TENANT_A
+
+PASSWORD = "Sauce-Lover-2026"
+
+
+def api(client: Client, method: str, path: str, token: str | None = None, body: dict | None = None):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    return getattr(client, method)(f"/api/v1/{path}", body or {}, content_type="application/json", **headers)
+
+
+def register(client: Client, email: str = "ann@example.com", device: str = "Ann's iPhone") -> dict:
+    response = api(
+        client,
+        "post",
+        "auth/register",
+        body={
+            "email": email,
+            "password": PASSWORD,
+            "full_name": "Ann",
+            "device_name": device,
+            "birthday": "1990-05-04",
+            "marketing_consent": True,
+        },
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def sign_in(client: Client, email: str = "ann@example.com", device: str = "iPad") -> dict:
+    response = api(client, "post", "auth/sign-in", body={"email": email, "password": PASSWORD, "device_name": device})
+    assert response.status_code == 200, response.content
+    return response.json()["tokens"]
+
+
+def error_code(response) -> str:
+    return response.json()["error"]["code"]
+
+
+def test_register_signs_the_device_in_as_a_retail_customer(tenant_a, client_a):
+    body = register(client_a)
+    assert body["user"]["kind"] == "retail" and body["user"]["birthday"] == "1990-05-04"
+    assert body["tokens"]["session_type"] == "retail"
+    me = api(client_a, "get", "me", body["tokens"]["access"])
+    assert me.status_code == 200 and me.json()["email"] == "ann@example.com"
+
+
+def test_register_rejects_a_taken_email_case_insensitively_and_a_weak_password(tenant_a, client_a):
+    register(client_a)
+    taken = api(client_a, "post", "auth/register", body={"email": "ANN@example.com", "password": PASSWORD})
+    assert taken.status_code == 409 and error_code(taken) == "email_taken"
+    weak = api(client_a, "post", "auth/register", body={"email": "bob@example.com", "password": "12345678"})
+    assert weak.status_code == 400 and "password" in weak.json()["error"]["details"]
+
+
+def test_wrong_password_is_invalid_credentials(tenant_a, client_a):
+    register(client_a)
+    response = api(client_a, "post", "auth/sign-in", body={"email": "ann@example.com", "password": "nope-nope-1"})
+    assert response.status_code == 401 and error_code(response) == "invalid_credentials"
+
+
+@override_settings(LOGIN_LOCKOUT_ATTEMPTS=3)
+def test_repeated_failures_lock_the_address_even_for_the_right_password(tenant_a, client_a, client_b, tenant_b):
+    register(client_a)
+    for _ in range(3):
+        api(client_a, "post", "auth/sign-in", body={"email": "ann@example.com", "password": "wrong-Password-1"})
+    locked = api(client_a, "post", "auth/sign-in", body={"email": "ann@example.com", "password": PASSWORD})
+    assert locked.status_code == 429 and error_code(locked) == "account_locked"
+    # The lock is per tenant: the same address elsewhere is unaffected.
+    register(client_b)
+    assert (
+        api(client_b, "post", "auth/sign-in", body={"email": "ann@example.com", "password": PASSWORD}).status_code
+        == 200
+    )
+
+
+@override_settings(LOGIN_LOCKOUT_ATTEMPTS=2)
+def test_the_admin_login_is_locked_out_too(tenant_a, client_a):
+    with tenant_context(tenant_a):
+        User.objects.create_superuser("boss@example.com", PASSWORD)
+    for _ in range(2):
+        client_a.post("/admin/login/", {"username": "boss@example.com", "password": "bad-Password-9"})
+    response = client_a.post("/admin/login/", {"username": "boss@example.com", "password": PASSWORD})
+    assert response.status_code == 200  # the form again, not the redirect of a successful login
+    assert "_auth_user_id" not in client_a.session
+
+
+def test_refresh_rotates_and_a_reused_refresh_token_ends_the_session(tenant_a, client_a):
+    tokens = register(client_a)["tokens"]
+    rotated = api(client_a, "post", "auth/refresh", body={"refresh": tokens["refresh"]})
+    assert rotated.status_code == 200
+    new = rotated.json()
+    assert new["refresh"] != tokens["refresh"] and new["session_id"] == tokens["session_id"]
+    assert api(client_a, "get", "me", new["access"]).status_code == 200
+
+    replay = api(client_a, "post", "auth/refresh", body={"refresh": tokens["refresh"]})
+    assert replay.status_code == 401 and error_code(replay) == "refresh_token_reused"
+    # The whole session is gone, including the newest pair.
+    after = api(client_a, "get", "me", new["access"])
+    assert after.status_code == 401 and error_code(after) == "session_revoked"
+    assert api(client_a, "post", "auth/refresh", body={"refresh": new["refresh"]}).status_code == 401
+
+
+def test_refresh_tokens_last_30_days(tenant_a, client_a):
+    tokens = register(client_a)["tokens"]
+    refresh = RefreshToken(tokens["refresh"])
+    lifetime = refresh["exp"] - refresh["iat"]
+    assert lifetime == 30 * 24 * 3600
+    access = AccessToken(tokens["access"])
+    assert access["exp"] - access["iat"] == 15 * 60
+
+
+def test_expired_tokens_are_rejected(tenant_a, client_a):
+    tokens = register(client_a)["tokens"]
+    access = AccessToken(tokens["access"])
+    access.set_exp(lifetime=timedelta(seconds=-1))
+    expired = api(client_a, "get", "me", str(access))
+    assert expired.status_code == 401 and error_code(expired) == "token_invalid"
+    assert expired["WWW-Authenticate"].startswith("Bearer")
+    refresh = RefreshToken(tokens["refresh"])
+    refresh.set_exp(lifetime=timedelta(seconds=-1))
+    response = api(client_a, "post", "auth/refresh", body={"refresh": str(refresh)})
+    assert response.status_code == 401 and error_code(response) == "token_invalid"
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer a b", "Bearer not-a-jwt"])
+def test_malformed_bearer_headers_are_401(tenant_a, client_a, header):
+    response = client_a.get("/api/v1/me", HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401 and error_code(response) == "token_invalid"
+
+
+def test_a_token_from_another_tenant_is_rejected(tenant_a, tenant_b, client_a, client_b):
+    tokens = register(client_a)["tokens"]
+    response = api(client_b, "get", "me", tokens["access"])
+    assert response.status_code == 401 and error_code(response) == "token_invalid"
+    refresh = api(client_b, "post", "auth/refresh", body={"refresh": tokens["refresh"]})
+    assert refresh.status_code == 401
+
+
+def test_sign_out_ends_this_device_only(tenant_a, client_a):
+    phone = register(client_a, device="phone")["tokens"]
+    tablet = sign_in(client_a, device="tablet")
+    assert api(client_a, "post", "auth/sign-out", phone["access"]).status_code == 204
+    assert error_code(api(client_a, "get", "me", phone["access"])) == "session_revoked"
+    assert api(client_a, "post", "auth/refresh", body={"refresh": phone["refresh"]}).status_code == 401
+    assert api(client_a, "get", "me", tablet["access"]).status_code == 200
+
+
+def test_sign_out_everywhere_ends_every_device(tenant_a, client_a):
+    phone = register(client_a, device="phone")["tokens"]
+    tablet = sign_in(client_a, device="tablet")
+    assert api(client_a, "post", "auth/sign-out-everywhere", tablet["access"]).status_code == 204
+    for tokens in (phone, tablet):
+        assert api(client_a, "get", "me", tokens["access"]).status_code == 401
+
+
+def test_sessions_list_and_revoke_one_device(tenant_a, client_a):
+    phone = register(client_a, device="phone")["tokens"]
+    tablet = sign_in(client_a, device="tablet")
+    listed = api(client_a, "get", "auth/sessions", phone["access"]).json()
+    assert sorted(s["device_name"] for s in listed) == ["phone", "tablet"]
+    assert [s["device_name"] for s in listed if s["current"]] == ["phone"]
+    assert api(client_a, "delete", f"auth/sessions/{tablet['session_id']}", phone["access"]).status_code == 204
+    assert api(client_a, "get", "me", tablet["access"]).status_code == 401
+    assert [s["device_name"] for s in api(client_a, "get", "auth/sessions", phone["access"]).json()] == ["phone"]
+
+
+def test_another_customers_session_is_a_404(tenant_a, client_a):
+    ann = register(client_a)["tokens"]
+    bob = register(client_a, email="bob@example.com")["tokens"]
+    response = api(client_a, "delete", f"auth/sessions/{bob['session_id']}", ann["access"])
+    assert response.status_code == 404 and error_code(response) == "not_found"
+    assert api(client_a, "get", "me", bob["access"]).status_code == 200
+    assert api(client_a, "delete", "auth/sessions/not-a-uuid", ann["access"]).status_code == 404
+
+
+def test_staff_end_a_customers_sessions_in_the_admin(tenant_a, client_a):
+    customer = register(client_a)["tokens"]
+    with tenant_context(tenant_a):
+        owner = User.objects.create_superuser("owner@example.com", PASSWORD)
+        session_pk = AuthSession.objects.get(pk=customer["session_id"]).pk
+    admin = Client(HTTP_HOST=TENANT_A.domain)
+    with tenant_context(tenant_a):
+        admin.force_login(owner)
+    admin.post("/admin/accounts/authsession/", {"action": "revoke", "_selected_action": [session_pk]})
+    assert error_code(api(client_a, "get", "me", customer["access"])) == "session_revoked"
+
+
+def test_a_guest_upgrades_in_place_keeping_its_identity(tenant_a, client_a):
+    guest = api(client_a, "post", "auth/guest", body={"device_id": "device-1234", "device_name": "Pixel"})
+    assert guest.status_code == 201
+    body = guest.json()
+    assert body["user"]["kind"] == "guest" and body["user"]["email"] is None
+    guest_id = body["user"]["id"]
+    again = api(client_a, "post", "auth/guest", body={"device_id": "device-1234"}).json()
+    assert again["user"]["id"] == guest_id  # same device, same guest
+
+    upgraded = api(
+        client_a,
+        "post",
+        "auth/guest/upgrade",
+        body["tokens"]["access"],
+        {"email": "gina@example.com", "password": PASSWORD, "full_name": "Gina"},
+    )
+    assert upgraded.status_code == 200, upgraded.content
+    assert upgraded.json()["user"]["id"] == guest_id
+    assert upgraded.json()["user"]["kind"] == "retail"
+    assert upgraded.json()["tokens"]["session_type"] == "retail"
+    # The guest tokens ended; the new retail account signs in with a password.
+    assert api(client_a, "get", "me", body["tokens"]["access"]).status_code == 401
+    assert sign_in(client_a, email="gina@example.com")["session_type"] == "retail"
+
+
+def test_only_guests_can_upgrade_and_guests_cannot_sign_in_with_passwords(tenant_a, client_a):
+    tokens = register(client_a)["tokens"]
+    response = api(
+        client_a, "post", "auth/guest/upgrade", tokens["access"], {"email": "x@example.com", "password": PASSWORD}
+    )
+    assert response.status_code == 403 and error_code(response) == "permission_denied"
+
+
+def test_profile_update(tenant_a, client_a):
+    tokens = register(client_a)["tokens"]
+    response = api(client_a, "patch", "me", tokens["access"], {"full_name": "Ann B.", "kind": "staff"})
+    assert response.status_code == 200
+    assert response.json()["full_name"] == "Ann B." and response.json()["kind"] == "retail"
+
+
+@override_settings(AUTH_RATE_LIMIT="3/minute")
+def test_auth_endpoints_have_their_own_stricter_rate_limit(tenant_a, client_a):
+    codes = [
+        api(client_a, "post", "auth/sign-in", body={"email": "a@example.com", "password": "x"}).status_code
+        for _ in range(4)
+    ]
+    assert codes == [401, 401, 401, 429]
+
+
+def test_unauthenticated_me_is_401_with_a_bearer_challenge(tenant_a, client_a):
+    response = client_a.get("/api/v1/me")
+    assert response.status_code == 401 and error_code(response) == "not_authenticated"
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
