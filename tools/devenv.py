@@ -474,6 +474,8 @@ def provide_services(env, leased):
         redis_url = svc.url()
         log(f"using embedded Redis at {redis_url}")
     env.update(DATABASE_URL=db_url, REDIS_URL=redis_url)
+    exports = f"export DATABASE_URL={shlex.quote(db_url)} REDIS_URL={shlex.quote(redis_url)}"
+    log(f"for manage.py in another shell: {exports}")
 
 
 class Supervisor:

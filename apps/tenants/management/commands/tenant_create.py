@@ -26,6 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--timezone", default="UTC", help="IANA time zone")
         parser.add_argument("--admin-email", help="E-mail of the tenant's first admin")
         parser.add_argument("--admin-password", help="Password (generated and printed if omitted)")
+        parser.add_argument("--port", default="", help="Port to print in the URLs (e.g. 8000 locally)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
@@ -42,6 +43,7 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             raise CommandError(f"{exc.message} {exc.details or ''}".strip()) from exc
         domain = tenant.get_primary_domain()
+        host = f"{domain}:{options['port']}" if options["port"] else str(domain)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Created tenant {tenant.schema_name} at {domain} in {time.monotonic() - started:.2f} s"
@@ -51,4 +53,4 @@ class Command(BaseCommand):
             password = options["admin_password"] or secrets.token_urlsafe(12)
             with tenant_context(tenant), system_actor("command:tenant_create"):
                 User.objects.create_superuser(options["admin_email"], password)
-            self.stdout.write(f"Admin: {options['admin_email']} / {password}  (http://{domain}/admin/)")
+            self.stdout.write(f"Admin: {options['admin_email']} / {password}  (http://{host}/admin/)")
