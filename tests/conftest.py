@@ -19,6 +19,7 @@ from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context, tenant_context
 
+from apps.accounts.policy import STAFF_ROLE_GROUPS
 from apps.core.redis import get_redis
 from apps.tenants.models import Tenant
 
@@ -41,7 +42,6 @@ TENANT_TABLES_TO_CLEAN = [
     "core_idempotencykey",
     "auditlog_logentry",
     "django_session",
-    "auth_group",
     "accounts_authsession",
     "accounts_user",
     "accounts_wholesaleaccount",
@@ -72,6 +72,11 @@ def _clean_tenant_tables() -> None:
         for spec in (TENANT_A, TENANT_B):
             tables = ", ".join(f'"{spec.schema}"."{t}"' for t in TENANT_TABLES_TO_CLEAN)
             cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+            # Groups made by tests go; the role groups the migrations made stay.
+            cursor.execute(
+                f'DELETE FROM "{spec.schema}".auth_group WHERE NOT (name = ANY(%s))',
+                [list(STAFF_ROLE_GROUPS.values())],
+            )
     connection.set_schema_to_public()
 
 
@@ -118,11 +123,17 @@ def client_b() -> Client:
     return Client(HTTP_HOST=TENANT_B.domain)
 
 
-def make_staff(tenant: Tenant, email: str = "staff@example.com", **extra):
+def make_staff(tenant: Tenant, email: str = "staff@example.com", role: str | None = "Owner", **extra):
+    """A staff user of `tenant` in the given role group (None: a staff user without a role)."""
+    from django.contrib.auth.models import Group
+
     from apps.accounts.models import User
 
     with tenant_context(tenant):
-        return User.objects.create_user(email, "pw-Example-123", is_staff=True, **extra)
+        user = User.objects.create_user(email, "pw-Example-123", is_staff=True, **extra)
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
 
 
 def login(client: Client, tenant: Tenant, user) -> Client:

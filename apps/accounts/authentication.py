@@ -1,7 +1,9 @@
-"""`Authorization: Bearer <access token>`: valid on its own tenant, while its session lives."""
+"""API authentication: `Authorization: Bearer <access token>` for people (valid on its own tenant
+while its session lives) and `Authorization: ApiKey <key>` (or `X-API-Key`) for partners."""
 
 from __future__ import annotations
 
+import hmac
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,7 +15,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.accounts.errors import TokenRejected
-from apps.accounts.models import AuthSession, User
+from apps.accounts.models import ApiKey, AuthSession, User
 
 
 class SessionTokenAuthentication(BaseAuthentication):
@@ -42,3 +44,51 @@ class SessionTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
+
+
+class PartnerUser:
+    """The `request.user` of a call made with a partner API key (not a person)."""
+
+    is_authenticated = True
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    is_anonymous = False
+    kind = "api_key"
+    pk = id = None
+
+    def __init__(self, key: ApiKey) -> None:
+        self.api_key = key
+
+    def __str__(self) -> str:
+        return f"api-key:{self.api_key.prefix}"
+
+    def get_username(self) -> str:
+        return str(self)
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[PartnerUser, ApiKey] | None:
+        parts = get_authorization_header(request).split()
+        if parts and parts[0].lower() == b"apikey" and len(parts) == 2:
+            plain = parts[1].decode(errors="replace")
+        elif request.META.get("HTTP_X_API_KEY"):
+            plain = request.META["HTTP_X_API_KEY"]
+        else:
+            return None
+        from apps.accounts.services import api_key_hash
+
+        pieces = plain.split("_")
+        key = ApiKey.objects.filter(prefix=pieces[1]).first() if len(pieces) >= 3 and pieces[0] == "fnb" else None
+        if key is None or not hmac.compare_digest(key.key_hash, api_key_hash(plain)):
+            raise TokenRejected("The API key is invalid.", "api_key_invalid")
+        if not key.is_active:
+            raise TokenRejected("The API key was revoked or has expired.", "api_key_inactive")
+        now = timezone.now()
+        if key.last_used_at is None or now - key.last_used_at > timedelta(seconds=settings.AUTH_SESSION_TOUCH_SECONDS):
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        request._request.api_key = key
+        return PartnerUser(key), key
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'ApiKey realm="api"'

@@ -19,22 +19,31 @@ def _key(email: str) -> str:
     return f"login-failures:{email.strip().lower()}"
 
 
+def _lock_key(email: str) -> str:
+    return f"login-locked:{email.strip().lower()}"
+
+
 def login_is_locked(email: str) -> bool:
-    return int(cache.get(_key(email), 0)) >= settings.LOGIN_LOCKOUT_ATTEMPTS
+    return cache.get(_lock_key(email)) is not None
 
 
 def login_failure_record(email: str) -> int:
+    """Count a failure; the one that reaches the limit locks the address for the full period."""
     key = _key(email)
     cache.add(key, 0, timeout=settings.LOGIN_LOCKOUT_SECONDS)
     try:
-        return cache.incr(key)
+        failures = cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=settings.LOGIN_LOCKOUT_SECONDS)
-        return 1
+        failures = 1
+    if failures >= settings.LOGIN_LOCKOUT_ATTEMPTS:
+        cache.set(_lock_key(email), 1, timeout=settings.LOGIN_LOCKOUT_SECONDS)
+        cache.delete(key)
+    return failures
 
 
 def login_failures_clear(email: str) -> None:
-    cache.delete(_key(email))
+    cache.delete_many([_key(email), _lock_key(email)])
 
 
 class LockoutModelBackend(ModelBackend):

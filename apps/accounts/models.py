@@ -134,3 +134,36 @@ class AuthSession(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class ApiKey(models.Model):
+    """A partner's server-to-server key. Shown once at creation; only its SHA-256 is stored.
+
+    The key reads `fnb_<prefix>_<secret>`: the prefix finds the row, the hash of the whole key
+    proves it (keys are 256-bit random, so a fast hash is as strong as a slow one here).
+    """
+
+    name = models.CharField(max_length=120, help_text="Who uses it, e.g. 'Acme Distribution ERP'.")
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(default=list, help_text="e.g. ['inventory:read', 'orders:write']")
+    rate_limit = models.CharField(
+        max_length=32, blank=True, help_text="Its own limit, e.g. '600/minute'; empty: the plan's per-caller limit."
+    )
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "partner API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    @property
+    def is_active(self) -> bool:
+        now = timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

@@ -2,30 +2,24 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from apps.accounts.models import AuthSession
-
-
-def session_type(request: Request) -> str | None:
-    """The caller's session type: from its token, or 'staff' for an admin browser session."""
-    if isinstance(request.auth, AuthSession):
-        return request.auth.session_type
-    user = request.user
-    if user is not None and user.is_authenticated:
-        return user.kind
-    return None
-
-
-class IsGuestSession(BasePermission):
-    message = "Only a guest session can do this."
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        return session_type(request) == "guest"
+from apps.accounts.models import AuthSession, UserKind
 
 
 class HasTokenSession(BasePermission):
-    """Token-authenticated callers (the apps); sessions listing needs a session to point at."""
+    """Token-authenticated callers (the apps): session management needs a session to point at."""
 
     message = "Sign in with a token to manage sessions."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         return isinstance(request.auth, AuthSession)
+
+
+class IsApprovedWholesaleBuyer(BasePermission):
+    """The wholesale gate: only buyers of an account staff have approved may order."""
+
+    message = "Your business account is waiting for approval."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        account = getattr(user, "wholesale_account", None)
+        return getattr(user, "kind", None) == UserKind.WHOLESALE and account is not None and account.is_approved

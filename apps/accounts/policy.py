@@ -9,10 +9,13 @@ rules (a customer only sees their own objects; others' answer 404) live in the s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rest_framework.permissions import BasePermission
-from rest_framework.request import Request
-from rest_framework.views import APIView
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 # Staff roles are groups; the policy names them by these keys.
 STAFF_ROLE_GROUPS = {"owner": "Owner", "store_manager": "Store Manager", "warehouse": "Warehouse Staff"}

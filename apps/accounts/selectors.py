@@ -3,7 +3,7 @@ import uuid
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from apps.accounts.models import AuthSession, User
+from apps.accounts.models import ApiKey, AuthSession, User, UserKind
 
 
 def user_get(*, user_id: int | None = None, session_id: str | None = None) -> User:
@@ -22,3 +22,15 @@ def auth_session_get_for_user(*, user: User, session_id: str) -> AuthSession | N
     except ValueError:
         return None
     return auth_session_list_active(user=user).filter(pk=key).first()
+
+
+def api_key_list() -> QuerySet[ApiKey]:
+    return ApiKey.objects.all()
+
+
+def api_key_get(*, key_id: int) -> ApiKey | None:
+    return ApiKey.objects.filter(pk=key_id).first()
+
+
+def customer_get(*, user_id: int) -> User | None:
+    return User.objects.filter(pk=user_id).exclude(kind=UserKind.STAFF).first()

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import hashlib
+import secrets
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.errors import AccountLocked, EmailTaken, InvalidCredentials, TokenRejected
-from apps.accounts.models import AuthSession, User, UserKind
+from apps.accounts.lockout import login_failures_clear
+from apps.accounts.models import ApiKey, AuthSession, User, UserKind, WholesaleAccount
 from apps.accounts.tokens import TokenPair, token_pair_issue
 from apps.core.errors import InvalidInput
 
@@ -98,8 +105,9 @@ def user_sign_in(*, request: HttpRequest | None, email: str, password: str, devi
     user = authenticate(request, username=email.strip().lower(), password=password)
     if user is None:
         if request is not None and getattr(request, "login_locked", False):
-            raise AccountLocked(details={"retry_after": settings.LOGIN_LOCKOUT_SECONDS})
-        raise InvalidCredentials()
+            seconds = settings.LOGIN_LOCKOUT_SECONDS
+            raise AccountLocked(details={"retry_after": seconds}, headers={"Retry-After": str(seconds)})
+        raise InvalidCredentials(headers={"WWW-Authenticate": 'Bearer realm="api"'})
     if user.kind == UserKind.GUEST:
         raise InvalidCredentials()
     return session_start(user=user, device_name=device_name)
@@ -184,3 +192,202 @@ def user_profile_update(*, user: User, **fields: object) -> User:
         user.full_clean(exclude=["password"])
         user.save(update_fields=changed)
     return user
+
+
+def api_key_create(
+    *,
+    name: str,
+    scopes: list[str],
+    created_by: User | None = None,
+    expires_at: datetime | None = None,
+    rate_limit: str = "",
+) -> tuple[ApiKey, str]:
+    """Create a partner key. Returns the row and the plain key, which is never stored or shown again."""
+    from apps.accounts.policy import API_KEY_SCOPES
+    from apps.core.throttling import parse_rate
+
+    unknown = sorted(set(scopes) - set(API_KEY_SCOPES))
+    if unknown or not scopes:
+        raise InvalidInput(
+            "Unknown or missing scopes.",
+            code="validation_error",
+            details={"scopes": [f"Choose from {', '.join(API_KEY_SCOPES)}."] + [f"Unknown: {s}" for s in unknown]},
+        )
+    if rate_limit:
+        try:
+            parse_rate(rate_limit)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), code="validation_error", details={"rate_limit": [str(exc)]}) from exc
+    if expires_at is not None and expires_at <= timezone.now():
+        raise InvalidInput(
+            "The expiry must be in the future.",
+            code="validation_error",
+            details={"expires_at": ["Must be in the future."]},
+        )
+    prefix = secrets.token_hex(6)
+    plain = f"fnb_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey.objects.create(
+        name=name,
+        prefix=prefix,
+        key_hash=api_key_hash(plain),
+        scopes=sorted(set(scopes)),
+        created_by=created_by,
+        expires_at=expires_at,
+        rate_limit=rate_limit,
+    )
+    return key, plain
+
+
+def api_key_hash(plain: str) -> str:
+    return hashlib.sha256(plain.encode()).hexdigest()
+
+
+def api_key_revoke(*, key: ApiKey) -> ApiKey:
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+@transaction.atomic
+def wholesale_apply(
+    *,
+    business_name: str,
+    tax_id: str,
+    billing_address: str,
+    email: str,
+    password: str,
+    full_name: str = "",
+    device_name: str = "",
+) -> tuple[User, TokenPair]:
+    """A business applies: its account waits for staff approval; its first buyer can sign in now
+    (and see the application) but cannot order until then."""
+    email = email.strip().lower()
+    buyer = User(kind=UserKind.WHOLESALE, email=email, full_name=full_name)
+    _check_password(password, buyer)
+    if User.objects.filter(email__iexact=email).exists():
+        raise EmailTaken(details={"email": ["Already registered."]})
+    account = WholesaleAccount.objects.create(name=business_name, tax_id=tax_id, billing_address=billing_address)
+    buyer.wholesale_account = account
+    buyer.set_password(password)
+    buyer.save()
+    return buyer, session_start(user=buyer, device_name=device_name)
+
+
+def wholesale_account_approve(*, account: WholesaleAccount, price_list_group: str = "") -> WholesaleAccount:
+    account.is_approved = True
+    account.approved_at = timezone.now()
+    fields = ["is_approved", "approved_at"]
+    if price_list_group:
+        account.price_list_group = price_list_group
+        fields.append("price_list_group")
+    account.save(update_fields=fields)
+    return account
+
+
+@transaction.atomic
+def password_change(*, user: User, current_password: str, new_password: str, keep_session: AuthSession | None) -> None:
+    """Change the password and end every other session (a stolen device loses access)."""
+    if not user.check_password(current_password):
+        raise InvalidCredentials("The current password is wrong.", details={"current_password": ["Wrong password."]})
+    _check_password(new_password, user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    others = AuthSession.objects.filter(user=user, revoked_at__isnull=True)
+    if keep_session is not None:
+        others = others.exclude(pk=keep_session.pk)
+    others.update(revoked_at=timezone.now(), revoked_reason="password_changed")
+
+
+def password_reset_request(*, email: str, host: str) -> None:
+    """E-mail a reset link if the address belongs to a signed-up user. Silent otherwise, so the
+    endpoint does not reveal who has an account."""
+    user = User.objects.filter(email__iexact=email.strip(), is_active=True).exclude(kind=UserKind.GUEST).first()
+    if user is None or not user.has_usable_password():
+        return
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    link = f"https://{host}/reset-password?uid={uid}&token={token}"
+    transaction.on_commit(
+        lambda: send_mail(
+            "Reset your password",
+            f"Someone asked to reset the password of {user.email}.\n\nOpen {link} to choose a new one. "
+            "If it was not you, ignore this message.",
+            None,
+            [user.email],
+        )
+    )
+
+
+@transaction.atomic
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
+    try:
+        user = User.objects.get(pk=int(force_str(urlsafe_base64_decode(uid))))
+    except (ValueError, TypeError, OverflowError, User.DoesNotExist) as exc:
+        raise InvalidInput("The reset link is invalid or has expired.", code="reset_link_invalid") from exc
+    if not default_token_generator.check_token(user, token):
+        raise InvalidInput("The reset link is invalid or has expired.", code="reset_link_invalid")
+    _check_password(new_password, user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    sessions_revoke_all(user=user, reason="password_reset")
+    login_failures_clear(user.email or "")
+
+
+def user_data_export(*, user: User) -> dict:
+    """Everything we hold about the person, as JSON (other apps add their sections as they land)."""
+    return {
+        "exported_at": timezone.now().isoformat(),
+        "profile": {
+            "id": user.pk,
+            "kind": user.kind,
+            "email": user.email,
+            "full_name": user.full_name,
+            "phone": user.phone,
+            "birthday": user.birthday.isoformat() if user.birthday else None,
+            "marketing_consent": user.marketing_consent,
+            "date_joined": user.date_joined.isoformat(),
+        },
+        "wholesale_account": (
+            {"name": user.wholesale_account.name, "tax_id": user.wholesale_account.tax_id}
+            if user.wholesale_account_id
+            else None
+        ),
+        "sessions": [
+            {
+                "device_name": s.device_name,
+                "session_type": s.session_type,
+                "created_at": s.created_at.isoformat(),
+                "last_used_at": s.last_used_at.isoformat(),
+                "revoked_at": s.revoked_at.isoformat() if s.revoked_at else None,
+            }
+            for s in user.auth_sessions.order_by("created_at")
+        ],
+    }
+
+
+@transaction.atomic
+def user_delete(*, user: User) -> None:
+    """Delete an account by anonymizing it: personal fields are cleared, the row stays so orders,
+    ledgers and points keep pointing at it."""
+    sessions_revoke_all(user=user, reason="account_deleted")
+    user.email = None
+    user.full_name = ""
+    user.phone = ""
+    user.birthday = None
+    user.marketing_consent = False
+    user.device_id = None
+    user.is_active = False
+    user.set_unusable_password()
+    user.save(
+        update_fields=[
+            "email",
+            "full_name",
+            "phone",
+            "birthday",
+            "marketing_consent",
+            "device_id",
+            "is_active",
+            "password",
+        ]
+    )

@@ -37,6 +37,7 @@ from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
 
 from apps.core.errors import error_response
 
@@ -119,9 +120,8 @@ def _principal(request: HttpRequest, view_cls: type) -> str | None:
         return f"api_key:{api_key.pk}"
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    address = forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR", "")
-    return f"anonymous:{address}"[:100]
+    # The client address as the rate limiter sees it (trusting only NUM_PROXIES proxies).
+    return f"anonymous:{BaseThrottle().get_ident(request)}"[:100]
 
 
 def _fingerprint(request: HttpRequest) -> str:

@@ -24,7 +24,8 @@ ERROR_SCHEMA = {
 
 _DEFAULT_ERRORS = {
     "400": "Invalid input (`validation_error`, `malformed_request`, ...).",
-    "401": "Not authenticated (`not_authenticated`, `authentication_failed`).",
+    "401": "Not authenticated: `not_authenticated`, `token_invalid`, `session_revoked`, `api_key_invalid`, "
+    "`api_key_inactive`.",
     "403": "Not allowed (`permission_denied`, `tenant_suspended`).",
     "429": "Rate limited (`rate_limited`); see the `Retry-After` header.",
 }

@@ -106,9 +106,20 @@ class TenantPlanThrottle(_PlanThrottle):
 
 
 class PrincipalPlanThrottle(_PlanThrottle):
-    """One caller of one tenant: the user, the API key, else the client address."""
+    """One caller of one tenant: the user, the API key (with its own rate when it has one), else the
+    client address."""
 
     scope = "principal"
+
+    def rate(self, tenant: object, view: APIView) -> str | None:
+        api_key = getattr(self, "_api_key", None)
+        if api_key is not None and api_key.rate_limit:
+            return api_key.rate_limit
+        return super().rate(tenant, view)
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        self._api_key = getattr(request._request, "api_key", None)
+        return super().allow_request(request, view)
 
     def ident(self, request: Request) -> str:
         api_key = getattr(request._request, "api_key", None)

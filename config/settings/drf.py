@@ -3,9 +3,11 @@
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.accounts.authentication.SessionTokenAuthentication",
+        "apps.accounts.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Every view declares `access_policy` (apps.accounts.policy); none declared = nobody.
+    "DEFAULT_PERMISSION_CLASSES": ["apps.accounts.policy.PolicyPermission"],
     "DEFAULT_THROTTLE_CLASSES": [
         "apps.core.throttling.TenantPlanThrottle",
         "apps.core.throttling.PrincipalPlanThrottle",

@@ -56,8 +56,8 @@ def test_a_row_written_in_tenant_a_is_invisible_from_tenant_b_by_api(tenant_a, t
     created = client_a.post("/api/v1/_test/groups", {"name": "a-secret"}, content_type="application/json")
     assert created.status_code == 201
 
-    names_a = [g["name"] for g in client_a.get("/api/v1/_test/groups").json()["results"]]
-    names_b = [g["name"] for g in client_b.get("/api/v1/_test/groups").json()["results"]]
+    names_a = [g["name"] for g in client_a.get("/api/v1/_test/groups?search=secret").json()["results"]]
+    names_b = [g["name"] for g in client_b.get("/api/v1/_test/groups?search=secret").json()["results"]]
     assert names_a == ["a-secret"]
     assert names_b == []
 

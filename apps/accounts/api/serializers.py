@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from apps.accounts.models import AuthSession, User, UserKind
+from apps.accounts.models import ApiKey, AuthSession, User, UserKind, WholesaleAccount
+from apps.accounts.policy import API_KEY_SCOPES
 
 
 class TokenPairSerializer(serializers.Serializer):
@@ -65,3 +66,69 @@ class AuthSessionSerializer(serializers.ModelSerializer):
 
     def get_current(self, obj: AuthSession) -> bool:
         return obj.pk == self.context.get("current_session_id")
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiKey
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "scopes",
+            "rate_limit",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "revoked_at",
+        ]
+        read_only_fields = fields
+
+
+class ApiKeyCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=API_KEY_SCOPES), allow_empty=False, max_length=len(API_KEY_SCOPES)
+    )
+    rate_limit = serializers.CharField(required=False, allow_blank=True, max_length=32, default="")
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    key = serializers.CharField(help_text="The key itself. Shown once: store it now.")
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = [*ApiKeySerializer.Meta.fields, "key"]
+        read_only_fields = fields
+
+
+class WholesaleAccountSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WholesaleAccount
+        fields = ["id", "name", "tax_id", "billing_address", "price_list_group", "is_approved", "approved_at"]
+        read_only_fields = ["id", "price_list_group", "is_approved", "approved_at"]
+
+
+class WholesaleApplicationSerializer(serializers.Serializer):
+    business_name = serializers.CharField(max_length=200)
+    tax_id = serializers.CharField(max_length=64)
+    billing_address = serializers.CharField(max_length=2000)
+    email = serializers.EmailField()
+    password = serializers.CharField(trim_whitespace=False, max_length=256)
+    full_name = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    device_name = serializers.CharField(required=False, allow_blank=True, max_length=120, default="")
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    current_password = serializers.CharField(trim_whitespace=False, max_length=256)
+    new_password = serializers.CharField(trim_whitespace=False, max_length=256)
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=128)
+    new_password = serializers.CharField(trim_whitespace=False, max_length=256)

@@ -2,16 +2,18 @@
 
 from dataclasses import asdict
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts import selectors, services
 from apps.accounts.api import serializers as s
-from apps.accounts.permissions import HasTokenSession, IsGuestSession
+from apps.accounts.models import AuthSession
+from apps.accounts.permissions import HasTokenSession
+from apps.accounts.policy import ALL_STAFF, GUESTS, OWNERS, PUBLIC, SIGNED_IN, Access, PolicyPermission
 from apps.core.errors import NotFound
 from apps.core.throttling import AuthEndpointThrottle, PrincipalPlanThrottle, TenantPlanThrottle
 
@@ -22,7 +24,7 @@ class _CredentialEndpoint(APIView):
     """Sign-up/in/refresh: no caller authentication, a stricter rate limit, and 401 (with a
     Bearer challenge) rather than 403 when a presented token is rejected."""
 
-    permission_classes = [AllowAny]
+    access_policy = PUBLIC
     authentication_classes: list = []
     throttle_classes = _AUTH_THROTTLES
     idempotency_exempt = True  # responses carry tokens: never stored for replay
@@ -56,8 +58,8 @@ class SignInView(_CredentialEndpoint):
     @extend_schema(
         operation_id="auth_sign_in",
         summary="Sign in (staff, retail, wholesale)",
-        description="E-mail and password for a new device session. Five failures lock the address for "
-        "15 minutes (`account_locked`); wrong credentials answer `invalid_credentials`.",
+        description="E-mail and password for a new device session. Repeated failures lock the address "
+        "for a while (`account_locked`, with `Retry-After`); wrong credentials answer `invalid_credentials`.",
         request=s.SignInSerializer,
         responses={200: s.SignedInSerializer},
         tags=["auth"],
@@ -105,7 +107,8 @@ class GuestStartView(_CredentialEndpoint):
 
 
 class GuestUpgradeView(APIView):
-    permission_classes = [IsGuestSession]
+    access_policy = GUESTS
+    idempotency_exempt = True  # the response carries tokens: never stored for replay
 
     @extend_schema(
         operation_id="auth_guest_upgrade",
@@ -124,7 +127,8 @@ class GuestUpgradeView(APIView):
 
 
 class SignOutView(APIView):
-    permission_classes = [HasTokenSession]
+    access_policy = SIGNED_IN
+    permission_classes = [PolicyPermission, HasTokenSession]
 
     @extend_schema(
         operation_id="auth_sign_out",
@@ -140,7 +144,7 @@ class SignOutView(APIView):
 
 
 class SignOutEverywhereView(APIView):
-    permission_classes = [IsAuthenticated]
+    access_policy = SIGNED_IN
 
     @extend_schema(
         operation_id="auth_sign_out_everywhere",
@@ -156,7 +160,8 @@ class SignOutEverywhereView(APIView):
 
 
 class SessionListView(APIView):
-    permission_classes = [HasTokenSession]
+    access_policy = SIGNED_IN
+    permission_classes = [PolicyPermission, HasTokenSession]
 
     @extend_schema(
         operation_id="auth_sessions_list",
@@ -172,7 +177,8 @@ class SessionListView(APIView):
 
 
 class SessionDetailView(APIView):
-    permission_classes = [HasTokenSession]
+    access_policy = SIGNED_IN
+    permission_classes = [PolicyPermission, HasTokenSession]
 
     @extend_schema(
         operation_id="auth_sessions_revoke",
@@ -191,7 +197,7 @@ class SessionDetailView(APIView):
 
 
 class MeView(APIView):
-    permission_classes = [IsAuthenticated]
+    access_policy = SIGNED_IN
 
     @extend_schema(
         operation_id="me_get",
@@ -216,3 +222,200 @@ class MeView(APIView):
         data.is_valid(raise_exception=True)
         user = services.user_profile_update(user=request.user, **data.validated_data)
         return Response(s.ProfileSerializer(user).data)
+
+
+ACCOUNT_HOLDERS = Access(retail=True, wholesale=True, staff_roles=ALL_STAFF)
+
+
+class MeExportView(APIView):
+    access_policy = SIGNED_IN
+
+    @extend_schema(
+        operation_id="me_export",
+        summary="Export my data",
+        description="Everything held about the signed-in person, as JSON.",
+        responses={200: OpenApiTypes.OBJECT},
+        tags=["me"],
+    )
+    def get(self, request: Request) -> Response:
+        return Response(services.user_data_export(user=request.user))
+
+
+class MeDeleteView(APIView):
+    access_policy = Access(guest=True, retail=True, wholesale=True)
+
+    @extend_schema(
+        operation_id="me_delete",
+        summary="Delete my account",
+        description="Anonymizes the account (name, e-mail, phone, birthday cleared; signed out everywhere) "
+        "and keeps business records such as orders and ledgers intact.",
+        request=None,
+        responses={204: None},
+        tags=["me"],
+    )
+    def post(self, request: Request) -> Response:
+        services.user_delete(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeView(APIView):
+    access_policy = ACCOUNT_HOLDERS
+
+    @extend_schema(
+        operation_id="auth_password_change",
+        summary="Change my password",
+        description="Needs the current password; every other session of the account ends.",
+        request=s.PasswordChangeSerializer,
+        responses={204: None},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = s.PasswordChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        keep = request.auth if isinstance(request.auth, AuthSession) else None
+        services.password_change(user=request.user, keep_session=keep, **data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordResetView(_CredentialEndpoint):
+    @extend_schema(
+        operation_id="auth_password_reset",
+        summary="E-mail a password reset link",
+        description="Always answers 202, whether or not the address has an account.",
+        request=s.PasswordResetSerializer,
+        responses={202: None},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = s.PasswordResetSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_request(email=data.validated_data["email"], host=request.get_host())
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(_CredentialEndpoint):
+    @extend_schema(
+        operation_id="auth_password_reset_confirm",
+        summary="Set a new password from a reset link",
+        description="`uid` and `token` come from the e-mailed link. Every session of the account ends.",
+        request=s.PasswordResetConfirmSerializer,
+        responses={204: None},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = s.PasswordResetConfirmSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_confirm(**data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WholesaleApplyView(_CredentialEndpoint):
+    @extend_schema(
+        operation_id="wholesale_apply",
+        summary="Apply for a wholesale account",
+        description="Creates the business account (waiting for staff approval) and its first buyer login, "
+        "signed in on this device. Ordering opens once staff approve the account.",
+        request=s.WholesaleApplicationSerializer,
+        responses={201: s.SignedInSerializer},
+        tags=["wholesale"],
+    )
+    def post(self, request: Request) -> Response:
+        data = s.WholesaleApplicationSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user, pair = services.wholesale_apply(**data.validated_data)
+        return _signed_in(user, pair, status.HTTP_201_CREATED)
+
+
+class WholesaleAccountView(APIView):
+    access_policy = Access(wholesale=True)
+
+    @extend_schema(
+        operation_id="wholesale_account",
+        summary="My business account",
+        description="The buyer's business account and whether it is approved to order.",
+        responses=s.WholesaleAccountSerializer,
+        tags=["wholesale"],
+    )
+    def get(self, request: Request) -> Response:
+        return Response(s.WholesaleAccountSerializer(request.user.wholesale_account).data)
+
+
+class ApiKeyListView(APIView):
+    access_policy = OWNERS
+
+    @extend_schema(
+        operation_id="api_keys_list",
+        summary="Partner API keys",
+        description="Keys of this business (never the keys themselves, only their prefixes).",
+        responses=s.ApiKeySerializer(many=True),
+        tags=["api keys"],
+    )
+    def get(self, request: Request) -> Response:
+        return Response(s.ApiKeySerializer(selectors.api_key_list(), many=True).data)
+
+    @extend_schema(
+        operation_id="api_keys_create",
+        summary="Create a partner API key",
+        description="The response carries the key once; only its hash is stored.",
+        request=s.ApiKeyCreateSerializer,
+        responses={201: s.ApiKeyCreatedSerializer},
+        tags=["api keys"],
+    )
+    def post(self, request: Request) -> Response:
+        data = s.ApiKeyCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key, plain = services.api_key_create(created_by=request.user, **data.validated_data)
+        body = s.ApiKeySerializer(key).data | {"key": plain}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ApiKeyDetailView(APIView):
+    access_policy = OWNERS
+
+    @extend_schema(
+        operation_id="api_keys_revoke",
+        summary="Revoke a partner API key",
+        description="Calls with it fail from the next request on.",
+        request=None,
+        responses={204: None},
+        tags=["api keys"],
+    )
+    def delete(self, request: Request, key_id: int) -> Response:
+        key = selectors.api_key_get(key_id=key_id)
+        if key is None:
+            raise NotFound("No such API key.")
+        services.api_key_revoke(key=key)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ApiKeyCurrentView(APIView):
+    access_policy = Access(any_api_key=True)
+
+    @extend_schema(
+        operation_id="api_keys_current",
+        summary="The calling partner key",
+        description="Lets a partner check its key: name, scopes, expiry.",
+        responses=s.ApiKeySerializer,
+        tags=["api keys"],
+    )
+    def get(self, request: Request) -> Response:
+        return Response(s.ApiKeySerializer(request.auth).data)
+
+
+class CustomerSessionsRevokeView(APIView):
+    access_policy = Access(staff_roles=frozenset({"owner", "store_manager"}))
+
+    @extend_schema(
+        operation_id="customers_sessions_revoke",
+        summary="Sign a customer out everywhere",
+        description="Staff end all sessions of a customer (a lost phone, a compromised account).",
+        request=None,
+        responses={204: None},
+        tags=["customers"],
+    )
+    def post(self, request: Request, user_id: int) -> Response:
+        customer = selectors.customer_get(user_id=user_id)
+        if customer is None:
+            raise NotFound("No such customer.")
+        services.sessions_revoke_all(user=customer, reason="revoked_by_staff")
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,14 +1,14 @@
 from drf_spectacular.utils import extend_schema
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.policy import PUBLIC
 from apps.tenants.api.serializers import TenantProfileSerializer
 
 
 class TenantProfileView(APIView):
-    permission_classes = [AllowAny]
+    access_policy = PUBLIC
 
     @extend_schema(
         operation_id="tenant_profile",
