@@ -1,9 +1,11 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
-from apps.accounts.models import AuthSession, User, WholesaleAccount
-from apps.accounts.services import session_revoke
+from apps.accounts.models import ApiKey, AuthSession, User, WholesaleAccount
+from apps.accounts.services import api_key_create, api_key_revoke, session_revoke, wholesale_account_approve
+from apps.core.errors import ApplicationError
 
 
 class UserCreationAdminForm(AdminUserCreationForm):
@@ -58,6 +60,52 @@ class AuthSessionAdmin(admin.ModelAdmin):
 
 @admin.register(WholesaleAccount)
 class WholesaleAccountAdmin(admin.ModelAdmin):
+    """Wholesale applications: approving one lets its buyers order."""
+
     list_display = ["name", "tax_id", "price_list_group", "is_approved", "approved_at", "created_at"]
     list_filter = ["is_approved", "price_list_group"]
     search_fields = ["name", "tax_id"]
+    readonly_fields = ["is_approved", "approved_at"]
+    actions = ["approve"]
+
+    @admin.action(description="Approve the selected accounts (their buyers may order)")
+    def approve(self, request, queryset) -> None:  # noqa: ANN001
+        for account in queryset.filter(is_approved=False):
+            wholesale_account_approve(account=account)
+        self.message_user(request, "Approved.")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Partner API keys. The key is shown once, in the message after creating it."""
+
+    list_display = ["name", "prefix", "scopes", "rate_limit", "expires_at", "last_used_at", "revoked_at"]
+    search_fields = ["name", "prefix"]
+    readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    fields = ["name", "scopes", "rate_limit", "expires_at", *readonly_fields]
+    actions = ["revoke"]
+
+    def save_model(self, request, obj, form, change) -> None:  # noqa: ANN001
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        try:
+            key, plain = api_key_create(
+                name=obj.name,
+                scopes=list(obj.scopes or []),
+                created_by=request.user,
+                expires_at=obj.expires_at,
+                rate_limit=obj.rate_limit,
+            )
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message) from exc
+        obj.pk, obj._state.adding = key.pk, False
+        self.message_user(
+            request, f"Key for {key.name}: {plain}  (copy it now: it is not shown again)", messages.WARNING
+        )
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request, queryset) -> None:  # noqa: ANN001
+        for key in queryset:
+            api_key_revoke(key=key)
+        self.message_user(request, "Revoked.")

@@ -28,5 +28,6 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "X-API-Key",
-            "description": "Partner API key (`Authorization: ApiKey <key>` works too). Scopes decide what it may call.",
+            "description": "Partner API key (`Authorization: ApiKey <key>` works too); "
+            "its scopes decide what it may call.",
         }

@@ -75,3 +75,26 @@ def test_management_commands_record_their_name(db, capsys):
     tenant = Tenant.objects.get(schema_name="gamma")
     entry = LogEntry.objects.get_for_object(tenant).first()
     assert entry.additional_data["actor"] == {"kind": "system", "label": "command:tenant_create"}
+
+
+def test_a_change_made_with_a_partner_key_records_the_key(tenant_a, rf):
+    from apps.accounts.services import api_key_create
+    from apps.core.audit import AuditActorMiddleware
+
+    with tenant_context(tenant_a):
+        key, _ = api_key_create(name="ERP", scopes=["inventory:write"])
+        request = rf.post("/api/v1/x")
+        request.api_key = key  # what ApiKeyAuthentication sets on the request
+
+        def view(req):
+            Group.objects.create(name="by-partner")
+            return None
+
+        AuditActorMiddleware(view)(request)
+    (entry,) = entries_for(tenant_a, Group, object_repr="by-partner")
+    assert entry.actor_id is None
+    assert entry.additional_data["actor"] == {
+        "kind": "api_key",
+        "label": f"api-key:{key.prefix}",
+        "api_key_id": key.pk,
+    }
