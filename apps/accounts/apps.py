@@ -7,4 +7,10 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from apps.accounts import openapi  # noqa: F401  (registers the auth scheme)
+        from apps.accounts.roles import role_permissions_sync
+
+        # After every migrate of a schema (its permissions exist by then): roles get theirs.
+        post_migrate.connect(role_permissions_sync, sender=self, dispatch_uid="accounts.role_permissions")

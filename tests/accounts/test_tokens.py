@@ -248,3 +248,26 @@ def test_unauthenticated_me_is_401_with_a_bearer_challenge(tenant_a, client_a):
     response = client_a.get("/api/v1/me")
     assert response.status_code == 401 and error_code(response) == "not_authenticated"
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_staff_roles_carry_their_admin_permissions(tenant_a):
+    from django.contrib.auth.models import Group
+
+    with tenant_context(tenant_a):
+        owner = Group.objects.get(name="Owner")
+        manager = Group.objects.get(name="Store Manager")
+        assert owner.permissions.filter(codename="add_apikey").exists()
+        assert manager.permissions.filter(codename="change_authsession").exists()
+        assert not manager.permissions.filter(codename="add_apikey").exists()
+
+
+def test_a_store_manager_signs_in_to_the_admin_and_sees_sessions_but_not_keys(tenant_a):
+    from django.contrib.auth.models import Group
+
+    with tenant_context(tenant_a):
+        manager = User.objects.create_user("mgr@example.com", PASSWORD, is_staff=True)
+        manager.groups.add(Group.objects.get(name="Store Manager"))
+    client = Client(HTTP_HOST=TENANT_A.domain)
+    assert client.post("/admin/login/", {"username": "mgr@example.com", "password": PASSWORD}).status_code == 302
+    assert client.get("/admin/accounts/authsession/").status_code == 200
+    assert client.get("/admin/accounts/apikey/").status_code == 403
