@@ -68,11 +68,32 @@ class WholesaleAccountAdmin(admin.ModelAdmin):
     readonly_fields = ["is_approved", "approved_at"]
     actions = ["approve"]
 
-    @admin.action(description="Approve the selected accounts (their buyers may order)")
+    @admin.action(description="Approve the selected accounts (their buyers may order)", permissions=["change"])
     def approve(self, request, queryset) -> None:  # noqa: ANN001
         for account in queryset.filter(is_approved=False):
             wholesale_account_approve(account=account)
         self.message_user(request, "Approved.")
+
+
+class ApiKeyForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["name", "scopes", "rate_limit", "expires_at"]
+
+    def clean(self) -> dict:
+        from apps.accounts.policy import API_KEY_SCOPES
+        from apps.core.throttling import parse_rate
+
+        data = super().clean()
+        scopes = data.get("scopes") or []
+        if not isinstance(scopes, list) or not scopes or set(scopes) - set(API_KEY_SCOPES):
+            self.add_error("scopes", f"A list of one or more of: {', '.join(API_KEY_SCOPES)}.")
+        if data.get("rate_limit"):
+            try:
+                parse_rate(data["rate_limit"])
+            except ValueError as exc:
+                self.add_error("rate_limit", str(exc))
+        return data
 
 
 @admin.register(ApiKey)
@@ -83,6 +104,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     search_fields = ["name", "prefix"]
     readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
     fields = ["name", "scopes", "rate_limit", "expires_at", *readonly_fields]
+    form = ApiKeyForm
     actions = ["revoke"]
 
     def save_model(self, request, obj, form, change) -> None:  # noqa: ANN001

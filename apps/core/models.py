@@ -34,3 +34,20 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.principal} {self.key}"
+
+
+class OutboxEvent(models.Model):
+    """Transactional outbox: domain events written in the same transaction as the change they
+    describe (`stock.changed`, `stock.low`, ...), published later by the integrations (webhooks,
+    live streams), so an event exists if and only if its change committed."""
+
+    topic = models.CharField(max_length=64, db_index=True)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.topic} #{self.pk}"

@@ -34,6 +34,8 @@ TENANT_APPS = [
     "apps.core.admin_config.PlatformAdminConfig",
     "apps.core",
     "apps.accounts",
+    "apps.catalog",
+    "apps.stock",
     "auditlog",
     "djstripe",
 ]
@@ -173,6 +175,10 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "django_celery_beat.PeriodicTasks",
     "django_celery_beat.ClockedSchedule",
     "core.IdempotencyKey",
+    "core.OutboxEvent",
+    "stock.Movement",
+    "stock.LotStock",
+    "stock.ReservationLine",
     "auth.Permission",
 )
 AUDITLOG_MASK_TRACKING_FIELDS = ("password",)

@@ -1,0 +1,205 @@
+"""Stock per variant and location, by state, with lots and an append-only movement ledger.
+
+Quantities change only through apps.stock.services, each change as one conditional UPDATE per
+row plus a ledger row explaining it; `Movement` sums always equal the quantities.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from apps.catalog.models import Supplier, Variant
+
+
+class Location(models.Model):
+    class Kind(models.TextChoices):
+        STORE = "store", "Store"
+        WAREHOUSE = "warehouse", "Warehouse"
+
+    name = models.CharField(max_length=120)
+    code = models.SlugField(max_length=40, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    address = models.TextField(blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    pickup_enabled = models.BooleanField(default=False)
+    curbside_enabled = models.BooleanField(default=False)
+    opening_hours = models.JSONField(default=dict, blank=True, help_text='e.g. {"mon": ["09:00", "18:00"]}')
+    managers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="managed_locations",
+        help_text="Store managers who see and change this location.",
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StockItem(models.Model):
+    """One variant at one location. available = on_hand - reserved."""
+
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="stock_items")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stock_items")
+    on_hand = models.IntegerField(default=0)
+    reserved = models.IntegerField(default=0)
+    damaged = models.IntegerField(default=0)
+    returned = models.IntegerField(default=0, help_text="Returned units in quarantine.")
+    in_transit = models.IntegerField(default=0, help_text="Units on their way to this location.")
+    reorder_point = models.PositiveIntegerField(default=0)
+    reorder_quantity = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1, help_text="Bumped by manual edits (ETag).")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["location", "variant"]
+        constraints = [
+            models.UniqueConstraint(fields=["variant", "location"], name="stock_item_unique"),
+            models.CheckConstraint(condition=Q(on_hand__gte=0), name="stock_on_hand_not_negative"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="stock_reserved_not_negative"),
+            models.CheckConstraint(condition=Q(reserved__lte=F("on_hand")), name="stock_reserved_within_on_hand"),
+            models.CheckConstraint(condition=Q(damaged__gte=0), name="stock_damaged_not_negative"),
+            models.CheckConstraint(condition=Q(returned__gte=0), name="stock_returned_not_negative"),
+            models.CheckConstraint(condition=Q(in_transit__gte=0), name="stock_in_transit_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variant.sku} @ {self.location}"
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+class Lot(models.Model):
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="lots")
+    batch_number = models.CharField(max_length=64)
+    production_date = models.DateField(null=True, blank=True)
+    expiry_date = models.DateField(null=True, blank=True, db_index=True)
+    supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["expiry_date", "id"]
+        constraints = [models.UniqueConstraint(fields=["variant", "batch_number"], name="lot_batch_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.variant.sku} lot {self.batch_number}"
+
+
+class LotStock(models.Model):
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="stocks")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="lot_stocks")
+    on_hand = models.IntegerField(default=0)
+    reserved = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["lot", "location"], name="lot_stock_unique"),
+            models.CheckConstraint(condition=Q(on_hand__gte=0), name="lot_on_hand_not_negative"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="lot_reserved_not_negative"),
+            models.CheckConstraint(condition=Q(reserved__lte=F("on_hand")), name="lot_reserved_within_on_hand"),
+        ]
+
+    def __str__(self) -> str:
+        return f"lot {self.lot_id} @ location {self.location_id}: {self.on_hand}"
+
+
+class Movement(models.Model):
+    """Append-only ledger: every unit in every bucket is explained by these rows."""
+
+    class Kind(models.TextChoices):
+        RECEIPT = "receipt", "Receipt"
+        SALE = "sale", "Sale"
+        RETURN = "return", "Return"
+        ADJUSTMENT = "adjustment", "Adjustment"
+        TRANSFER_OUT = "transfer_out", "Transfer out"
+        TRANSFER_IN = "transfer_in", "Transfer in"
+        RESERVATION = "reservation", "Reservation"
+        RELEASE = "release", "Release"
+
+    class Reason(models.TextChoices):
+        NONE = "", "—"
+        DAMAGED = "damaged", "Damaged"
+        LOST = "lost", "Lost"
+        FOUND = "found", "Found"
+        COUNT = "count_correction", "Count correction"
+        EXPIRED = "expired", "Expired"
+
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="movements")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    reason = models.CharField(max_length=20, choices=Reason.choices, blank=True, default="")
+    on_hand_delta = models.IntegerField(default=0)
+    reserved_delta = models.IntegerField(default=0)
+    damaged_delta = models.IntegerField(default=0)
+    returned_delta = models.IntegerField(default=0)
+    in_transit_delta = models.IntegerField(default=0)
+    reference = models.CharField(max_length=100, blank=True, db_index=True)
+    note = models.CharField(max_length=500, blank=True)
+    actor = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["variant", "location", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.reference}".strip()
+
+
+class Reservation(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        RELEASED = "released", "Released"
+        COMMITTED = "committed", "Committed (sold)"
+        EXPIRED = "expired", "Expired"
+
+    reference = models.CharField(max_length=100, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"reservation {self.pk} for {self.reference} ({self.status})"
+
+
+class ReservationLine(models.Model):
+    """Quantity held for a reservation on one stock row (and lot, for lot-tracked variants)."""
+
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x variant {self.variant_id}"
+
+
+class RestockAlert(models.Model):
+    stock_item = models.ForeignKey(StockItem, on_delete=models.CASCADE, related_name="alerts")
+    available_at_open = models.IntegerField()
+    opened_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stock_item"], condition=Q(closed_at__isnull=True), name="one_open_alert_per_item"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"low stock: {self.stock_item}"

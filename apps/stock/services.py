@@ -1,0 +1,570 @@
+"""Every change of stock. One conditional UPDATE per stock row (and per lot row), rows taken in
+a fixed order (location, variant), a ledger row for every delta, events in the same
+transaction. The conditions in the UPDATEs are the stock rules themselves (never negative,
+never more reserved than on hand, never more taken than available), so concurrent callers can
+never oversell: the loser's UPDATE matches no row and it gets `insufficient_stock`.
+
+Lot-tracked variants keep their units in lots; a lot row is only changed after its stock row
+was updated in the same transaction, so the stock row's lock serializes lot picking.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.catalog.models import Variant
+from apps.core.audit import current_actor
+from apps.core.services import events_record
+from apps.stock.errors import InsufficientStock, InvalidStockRequest, ReservationClosed, StockRuleViolation
+from apps.stock.models import Location, Lot, LotStock, Movement, Reservation, ReservationLine, StockItem
+
+BUCKETS = ("on_hand", "reserved", "damaged", "returned", "in_transit")
+
+
+@dataclass
+class ItemState:
+    id: int
+    sku: str
+    variant_id: int
+    location_id: int
+    on_hand: int
+    reserved: int
+    reorder_point: int
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+@dataclass
+class _Batch:
+    """What one service call changed: ledger rows and touched stock rows, flushed at the end."""
+
+    reference: str = ""
+    movements: list[Movement] = field(default_factory=list)
+    items: dict[int, ItemState] = field(default_factory=dict)
+
+    def move(
+        self,
+        *,
+        kind: str,
+        variant_id: int,
+        location_id: int,
+        lot_id: int | None = None,
+        reason: str = "",
+        note: str = "",
+        **deltas: int,
+    ) -> None:
+        actor = current_actor()
+        self.movements.append(
+            Movement(
+                kind=kind,
+                reason=reason,
+                variant_id=variant_id,
+                location_id=location_id,
+                lot_id=lot_id,
+                reference=self.reference[:100],
+                note=note[:500],
+                actor=(actor.label if actor else "")[:150],
+                **{f"{bucket}_delta": deltas.get(bucket, 0) for bucket in BUCKETS},
+            )
+        )
+
+    def flush(self) -> None:
+        Movement.objects.bulk_create(self.movements)
+        _alerts_and_events(list(self.items.values()))
+
+
+def _tenant_today() -> dt.date:
+    tz = getattr(connection, "tenant", None)
+    name = getattr(tz, "timezone", None) or "UTC"
+    return timezone.now().astimezone(ZoneInfo(name)).date()
+
+
+def _change_item(variant_id: int, location_id: int, *, need_available: int = 0, **deltas: int) -> ItemState | None:
+    """Apply deltas to one stock row if every stock rule still holds afterwards. One statement."""
+    d = {bucket: int(deltas.get(bucket, 0)) for bucket in BUCKETS}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """UPDATE stock_stockitem s SET
+                   on_hand = s.on_hand + %(on_hand)s, reserved = s.reserved + %(reserved)s,
+                   damaged = s.damaged + %(damaged)s, returned = s.returned + %(returned)s,
+                   in_transit = s.in_transit + %(in_transit)s, updated_at = now()
+               FROM catalog_variant v
+               WHERE v.id = s.variant_id AND s.variant_id = %(v)s AND s.location_id = %(l)s
+                 AND s.on_hand - s.reserved >= %(need)s
+                 AND s.on_hand + %(on_hand)s >= 0 AND s.reserved + %(reserved)s >= 0
+                 AND s.damaged + %(damaged)s >= 0 AND s.returned + %(returned)s >= 0
+                 AND s.in_transit + %(in_transit)s >= 0
+                 AND s.reserved + %(reserved)s <= s.on_hand + %(on_hand)s
+               RETURNING s.id, v.sku, s.variant_id, s.location_id, s.on_hand, s.reserved, s.reorder_point""",
+            {**d, "v": variant_id, "l": location_id, "need": need_available},
+        )
+        row = cursor.fetchone()
+    return ItemState(*row) if row else None
+
+
+def _upsert_item(variant_id: int, location_id: int, *, on_hand: int = 0, in_transit: int = 0) -> ItemState:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """WITH up AS (
+                   INSERT INTO stock_stockitem (variant_id, location_id, on_hand, reserved, damaged, returned,
+                                                in_transit, reorder_point, reorder_quantity, version, updated_at)
+                   VALUES (%(v)s, %(l)s, %(on_hand)s, 0, 0, 0, %(in_transit)s, 0, 0, 1, now())
+                   ON CONFLICT (variant_id, location_id) DO UPDATE SET
+                       on_hand = stock_stockitem.on_hand + EXCLUDED.on_hand,
+                       in_transit = stock_stockitem.in_transit + EXCLUDED.in_transit, updated_at = now()
+                   RETURNING id, variant_id, location_id, on_hand, reserved, reorder_point)
+               SELECT up.id, v.sku, up.variant_id, up.location_id, up.on_hand, up.reserved, up.reorder_point
+               FROM up JOIN catalog_variant v ON v.id = up.variant_id""",
+            {"v": variant_id, "l": location_id, "on_hand": on_hand, "in_transit": in_transit},
+        )
+        return ItemState(*cursor.fetchone())
+
+
+def _change_lot(lot_id: int, location_id: int, *, on_hand: int = 0, reserved: int = 0, upsert: bool = False) -> bool:
+    with connection.cursor() as cursor:
+        if upsert:
+            cursor.execute(
+                """INSERT INTO stock_lotstock (lot_id, location_id, on_hand, reserved) VALUES (%s, %s, %s, 0)
+                   ON CONFLICT (lot_id, location_id)
+                   DO UPDATE SET on_hand = stock_lotstock.on_hand + EXCLUDED.on_hand""",
+                [lot_id, location_id, on_hand],
+            )
+            return True
+        cursor.execute(
+            """UPDATE stock_lotstock SET on_hand = on_hand + %(on_hand)s, reserved = reserved + %(reserved)s
+               WHERE lot_id = %(lot)s AND location_id = %(l)s AND on_hand + %(on_hand)s >= 0
+                 AND reserved + %(reserved)s >= 0 AND reserved + %(reserved)s <= on_hand + %(on_hand)s""",
+            {"lot": lot_id, "l": location_id, "on_hand": on_hand, "reserved": reserved},
+        )
+        return cursor.rowcount == 1
+
+
+def _alerts_and_events(items: Sequence[ItemState]) -> None:
+    """`stock.changed` for every touched row; open/close restock alerts at the reorder point."""
+    events: list[tuple[str, dict]] = []
+    with connection.cursor() as cursor:
+        for item in items:
+            payload = {
+                "sku": item.sku,
+                "variant_id": item.variant_id,
+                "location_id": item.location_id,
+                "on_hand": item.on_hand,
+                "reserved": item.reserved,
+                "available": item.available,
+            }
+            events.append(("stock.changed", payload))
+            if item.reorder_point <= 0:
+                continue
+            if item.available <= item.reorder_point:
+                cursor.execute(
+                    """INSERT INTO stock_restockalert (stock_item_id, available_at_open, opened_at)
+                       VALUES (%s, %s, now())
+                       ON CONFLICT (stock_item_id) WHERE closed_at IS NULL DO NOTHING RETURNING id""",
+                    [item.id, item.available],
+                )
+                if cursor.fetchone():
+                    events.append(("stock.low", {**payload, "reorder_point": item.reorder_point}))
+            else:
+                cursor.execute(
+                    "UPDATE stock_restockalert SET closed_at = now() WHERE stock_item_id = %s AND closed_at IS NULL",
+                    [item.id],
+                )
+                if cursor.rowcount:
+                    events.append(("stock.restocked", {**payload, "reorder_point": item.reorder_point}))
+    events_record(events)
+
+
+# ---------------------------------------------------------------------------------------------
+# Receipts and bulk restock
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    variant: Variant
+    quantity: int
+    batch_number: str = ""
+    production_date: dt.date | None = None
+    expiry_date: dt.date | None = None
+
+
+def _lot_for(line: ReceiptLine) -> Lot | None:
+    if not line.variant.tracks_lots:
+        return None
+    lot, created = Lot.objects.get_or_create(
+        variant=line.variant,
+        batch_number=line.batch_number,
+        defaults={"production_date": line.production_date, "expiry_date": line.expiry_date},
+    )
+    if not created and line.expiry_date and lot.expiry_date != line.expiry_date:
+        raise InvalidStockRequest(
+            f"Batch {line.batch_number} of {line.variant.sku} already exists with another expiry date.",
+            details={"expiry_date": [f"Batch {line.batch_number} expires {lot.expiry_date}."]},
+        )
+    return lot
+
+
+def _validate_receipt_line(line: ReceiptLine) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if line.quantity <= 0:
+        errors["quantity"] = ["Must be at least 1."]
+    if line.variant.is_archived:
+        errors["sku"] = ["This variant is archived."]
+    if line.variant.tracks_lots:
+        if not line.batch_number:
+            errors["batch_number"] = ["This variant is lot-tracked: give the batch number."]
+        if line.expiry_date is None:
+            errors["expiry_date"] = ["This variant is lot-tracked: give the expiry date."]
+    if line.production_date and line.expiry_date and line.expiry_date < line.production_date:
+        errors["expiry_date"] = ["The expiry date is before the production date."]
+    return errors
+
+
+@transaction.atomic
+def stock_receive(
+    *, location: Location, lines: Sequence[ReceiptLine], reference: str = "", kind: str = Movement.Kind.RECEIPT
+) -> list[ItemState]:
+    """Receive units into on-hand stock (lots created as needed). All lines or none."""
+    errors = {str(i): e for i, line in enumerate(lines) if (e := _validate_receipt_line(line))}
+    if errors:
+        raise InvalidStockRequest("Some lines are not valid; nothing was received.", details={"lines": errors})
+    batch = _Batch(reference=reference)
+    for line in sorted(lines, key=lambda ln: ln.variant.pk):
+        lot = _lot_for(line)
+        item = _upsert_item(line.variant.pk, location.pk, on_hand=line.quantity)
+        if lot is not None:
+            _change_lot(lot.pk, location.pk, on_hand=line.quantity, upsert=True)
+        batch.items[item.id] = item
+        batch.move(
+            kind=kind,
+            variant_id=line.variant.pk,
+            location_id=location.pk,
+            lot_id=lot.pk if lot else None,
+            on_hand=line.quantity,
+        )
+    batch.flush()
+    return list(batch.items.values())
+
+
+def stock_bulk_restock(*, location: Location, lines: Sequence[dict], reference: str = "") -> list[ItemState]:
+    """Many receipt lines by SKU, applied all-or-nothing: one bad line and nothing is applied, with
+    every bad line reported (`details.lines.<index>`)."""
+    if not lines:
+        raise InvalidStockRequest("Give at least one line.", details={"lines": ["Empty."]})
+    skus = {str(line.get("sku", "")) for line in lines}
+    variants = {v.sku: v for v in Variant.objects.filter(sku__in=skus)}
+    errors: dict[str, dict[str, list[str]]] = {}
+    parsed: list[ReceiptLine] = []
+    for index, raw in enumerate(lines):
+        variant = variants.get(str(raw.get("sku", "")))
+        if variant is None:
+            errors[str(index)] = {"sku": [f"Unknown SKU {raw.get('sku')!r}."]}
+            continue
+        try:
+            line = ReceiptLine(
+                variant=variant,
+                quantity=int(raw.get("quantity", 0)),
+                batch_number=str(raw.get("batch_number") or ""),
+                production_date=_date(raw.get("production_date")),
+                expiry_date=_date(raw.get("expiry_date")),
+            )
+        except (TypeError, ValueError):
+            errors[str(index)] = {"line": ["Quantity must be a whole number and dates YYYY-MM-DD."]}
+            continue
+        if line_errors := _validate_receipt_line(line):
+            errors[str(index)] = line_errors
+        parsed.append(line)
+    if errors:
+        raise InvalidStockRequest(
+            f"{len(errors)} of {len(lines)} lines are not valid; nothing was applied.", details={"lines": errors}
+        )
+    return stock_receive(location=location, lines=parsed, reference=reference)
+
+
+def _date(value: object) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+# ---------------------------------------------------------------------------------------------
+# Adjustments and cycle counts
+
+ADJUSTMENT_DELTAS = {
+    Movement.Reason.DAMAGED: {"on_hand": -1, "damaged": +1},
+    Movement.Reason.LOST: {"on_hand": -1},
+    Movement.Reason.FOUND: {"on_hand": +1},
+    Movement.Reason.EXPIRED: {"on_hand": -1, "damaged": +1},
+}
+
+
+@transaction.atomic
+def stock_adjust(
+    *,
+    location: Location,
+    variant: Variant,
+    reason: str,
+    quantity: int,
+    lot: Lot | None = None,
+    note: str = "",
+    reference: str = "",
+) -> ItemState:
+    """Damaged, lost, found or expired units. Taking units out never touches reserved ones."""
+    if reason not in ADJUSTMENT_DELTAS:
+        raise InvalidStockRequest("Unknown reason.", details={"reason": [f"Choose from {sorted(ADJUSTMENT_DELTAS)}."]})
+    if quantity <= 0:
+        raise InvalidStockRequest("Quantity must be at least 1.", details={"quantity": ["Must be at least 1."]})
+    _check_lot(variant, lot)
+    deltas = {bucket: sign * quantity for bucket, sign in ADJUSTMENT_DELTAS[reason].items()}
+    taking = deltas.get("on_hand", 0) < 0
+    item = _change_item(variant.pk, location.pk, need_available=quantity if taking else 0, **deltas)
+    if item is None:
+        if not taking:
+            item = _upsert_item(variant.pk, location.pk, on_hand=quantity)
+        else:
+            raise InsufficientStock(
+                f"Only {_available(variant.pk, location.pk)} unreserved units of {variant.sku} here.",
+                details={"sku": variant.sku, "available": _available(variant.pk, location.pk)},
+            )
+    if lot is not None and not _change_lot(lot.pk, location.pk, on_hand=deltas.get("on_hand", 0), upsert=not taking):
+        raise InsufficientStock(f"Lot {lot.batch_number} has fewer unreserved units here.", details={"lot": lot.pk})
+    batch = _Batch(reference=reference)
+    batch.items[item.id] = item
+    batch.move(
+        kind=Movement.Kind.ADJUSTMENT,
+        reason=reason,
+        variant_id=variant.pk,
+        location_id=location.pk,
+        lot_id=lot.pk if lot else None,
+        note=note,
+        **deltas,
+    )
+    batch.flush()
+    return item
+
+
+@transaction.atomic
+def stock_count(
+    *, location: Location, variant: Variant, counted: int, lot: Lot | None = None, note: str = ""
+) -> ItemState | None:
+    """A cycle count: the counted quantity becomes a count-correction adjustment of the difference."""
+    if counted < 0:
+        raise InvalidStockRequest("A count cannot be negative.", details={"counted": ["Must be 0 or more."]})
+    _check_lot(variant, lot)
+    if lot is not None:
+        current = LotStock.objects.select_for_update().filter(lot=lot, location=location).first()
+        base = current.on_hand if current else 0
+    else:
+        current = StockItem.objects.select_for_update().filter(variant=variant, location=location).first()
+        base = current.on_hand if current else 0
+    delta = counted - base
+    if delta == 0:
+        return None
+    item = _change_item(variant.pk, location.pk, on_hand=delta) if current else None
+    if item is None and delta > 0:
+        item = _upsert_item(variant.pk, location.pk, on_hand=delta)
+    if item is None:
+        raise StockRuleViolation(
+            "Fewer units counted than are reserved; release reservations first.", details={"counted": counted}
+        )
+    if lot is not None and not _change_lot(lot.pk, location.pk, on_hand=delta, upsert=delta > 0):
+        raise StockRuleViolation("Fewer units counted in this lot than are reserved from it.")
+    batch = _Batch()
+    batch.items[item.id] = item
+    batch.move(
+        kind=Movement.Kind.ADJUSTMENT,
+        reason=Movement.Reason.COUNT,
+        variant_id=variant.pk,
+        location_id=location.pk,
+        lot_id=lot.pk if lot else None,
+        note=note,
+        on_hand=delta,
+    )
+    batch.flush()
+    return item
+
+
+def _check_lot(variant: Variant, lot: Lot | None) -> None:
+    if variant.tracks_lots and lot is None:
+        raise InvalidStockRequest("This variant is lot-tracked: name the lot.", details={"lot": ["Required."]})
+    if lot is not None and lot.variant_id != variant.pk:
+        raise InvalidStockRequest("That lot belongs to another variant.", details={"lot": ["Wrong variant."]})
+
+
+def _available(variant_id: int, location_id: int) -> int:
+    item = StockItem.objects.filter(variant_id=variant_id, location_id=location_id).first()
+    return item.available if item else 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Reservations
+
+
+@dataclass(frozen=True)
+class ReserveLine:
+    variant: Variant
+    location: Location
+    quantity: int
+
+
+def _fefo_lots(variant_id: int, location_id: int, today: dt.date) -> list[tuple[int, int]]:
+    """(lot_id, unreserved units) of sellable lots, first expiry first. Expired lots never appear."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT ls.lot_id, ls.on_hand - ls.reserved FROM stock_lotstock ls
+               JOIN stock_lot l ON l.id = ls.lot_id
+               WHERE l.variant_id = %s AND ls.location_id = %s AND ls.on_hand > ls.reserved
+                 AND (l.expiry_date IS NULL OR l.expiry_date >= %s)
+               ORDER BY l.expiry_date NULLS LAST, l.id""",
+            [variant_id, location_id, today],
+        )
+        return cursor.fetchall()
+
+
+def _reserve_lots(variant_id: int, location_id: int, quantity: int, today: dt.date) -> list[tuple[int, int]]:
+    picks, missing = [], quantity
+    for lot_id, free in _fefo_lots(variant_id, location_id, today):
+        take = min(free, missing)
+        picks.append((lot_id, take))
+        missing -= take
+        if missing == 0:
+            break
+    if missing:
+        return []
+    with connection.cursor() as cursor:
+        values = ", ".join(["(%s, %s)"] * len(picks))
+        cursor.execute(
+            f"""UPDATE stock_lotstock ls SET reserved = ls.reserved + p.qty
+                FROM (VALUES {values}) AS p(lot_id, qty)
+                WHERE ls.lot_id = p.lot_id AND ls.location_id = %s AND ls.reserved + p.qty <= ls.on_hand""",
+            [x for pick in picks for x in pick] + [location_id],
+        )
+        if cursor.rowcount != len(picks):
+            return []
+    return picks
+
+
+@transaction.atomic
+def reservation_create(*, reference: str, lines: Iterable[ReserveLine], ttl: dt.timedelta) -> Reservation:
+    """Hold stock for `reference` until `ttl` passes. All lines or none (`insufficient_stock` with
+    each short line in `details.lines`). Rows are taken in (location, variant) order."""
+    merged: dict[tuple[int, int], ReserveLine] = {}
+    for line in lines:
+        if line.quantity <= 0:
+            raise InvalidStockRequest("Quantities must be at least 1.", details={"quantity": ["Must be at least 1."]})
+        key = (line.location.pk, line.variant.pk)
+        if key in merged:
+            line = ReserveLine(line.variant, line.location, merged[key].quantity + line.quantity)
+        merged[key] = line
+    if not merged:
+        raise InvalidStockRequest("Give at least one line.", details={"lines": ["Empty."]})
+    today = _tenant_today()
+    reservation = Reservation.objects.create(reference=reference[:100], expires_at=timezone.now() + ttl)
+    batch = _Batch(reference=reference)
+    rows: list[ReservationLine] = []
+    for (location_id, variant_id), line in sorted(merged.items()):
+        item = _change_item(variant_id, location_id, need_available=line.quantity, reserved=line.quantity)
+        picks = []
+        if item is not None and line.variant.tracks_lots:
+            picks = _reserve_lots(variant_id, location_id, line.quantity, today)
+        if item is None or (line.variant.tracks_lots and not picks):
+            raise InsufficientStock(
+                f"Not enough {line.variant.sku} at {line.location.code}.",
+                details={
+                    "lines": [
+                        {
+                            "sku": line.variant.sku,
+                            "location": line.location.code,
+                            "requested": line.quantity,
+                            "available": _sellable(line, today),
+                        }
+                    ]
+                },
+            )
+        batch.items[item.id] = item
+        for lot_id, qty in picks or [(None, line.quantity)]:
+            rows.append(
+                ReservationLine(
+                    reservation=reservation,
+                    variant_id=variant_id,
+                    location_id=location_id,
+                    lot_id=lot_id,
+                    quantity=qty,
+                )
+            )
+            batch.move(
+                kind=Movement.Kind.RESERVATION,
+                variant_id=variant_id,
+                location_id=location_id,
+                lot_id=lot_id,
+                reserved=qty,
+            )
+    ReservationLine.objects.bulk_create(rows)
+    batch.flush()
+    return reservation
+
+
+def _sellable(line: ReserveLine, today: dt.date) -> int:
+    if line.variant.tracks_lots:
+        return sum(free for _, free in _fefo_lots(line.variant.pk, line.location.pk, today))
+    return _available(line.variant.pk, line.location.pk)
+
+
+def _close(reservation: Reservation, status: str, *, sold: bool, reason: str = "") -> Reservation:
+    locked = Reservation.objects.select_for_update().get(pk=reservation.pk)
+    if locked.status != Reservation.Status.ACTIVE:
+        raise ReservationClosed(details={"status": locked.status})
+    lines = sorted(locked.lines.all(), key=lambda ln: (ln.location_id, ln.variant_id, ln.lot_id or 0))
+    batch = _Batch(reference=locked.reference)
+    for line in lines:
+        deltas = {"reserved": -line.quantity, "on_hand": -line.quantity if sold else 0}
+        item = _change_item(line.variant_id, line.location_id, **deltas)
+        if item is None or (line.lot_id and not _change_lot(line.lot_id, line.location_id, **deltas)):
+            raise StockRuleViolation("The reserved units are no longer there.", details={"line": line.pk})
+        batch.items[item.id] = item
+        batch.move(
+            kind=Movement.Kind.SALE if sold else Movement.Kind.RELEASE,
+            reason=reason,
+            variant_id=line.variant_id,
+            location_id=line.location_id,
+            lot_id=line.lot_id,
+            **deltas,
+        )
+    batch.flush()
+    locked.status, locked.closed_at = status, timezone.now()
+    locked.save(update_fields=["status", "closed_at"])
+    return locked
+
+
+@transaction.atomic
+def reservation_release(*, reservation: Reservation) -> Reservation:
+    return _close(reservation, Reservation.Status.RELEASED, sold=False)
+
+
+@transaction.atomic
+def reservation_commit(*, reservation: Reservation) -> Reservation:
+    """The reserved units are sold: they leave on-hand stock (a `sale` in the ledger)."""
+    return _close(reservation, Reservation.Status.COMMITTED, sold=True)
+
+
+def reservations_expire_due(*, now: dt.datetime | None = None) -> int:
+    """Release every active reservation past its expiry. Each in its own transaction."""
+    due = Reservation.objects.filter(status=Reservation.Status.ACTIVE, expires_at__lte=now or timezone.now())
+    count = 0
+    for reservation in due.order_by("expires_at")[:1000]:
+        try:
+            with transaction.atomic():
+                _close(reservation, Reservation.Status.EXPIRED, sold=False, reason="")
+            count += 1
+        except ReservationClosed:
+            continue  # released or committed meanwhile
+    return count
