@@ -119,8 +119,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
                 expires_at=obj.expires_at,
                 rate_limit=obj.rate_limit,
             )
-        except ApplicationError as exc:
-            raise forms.ValidationError(exc.message) from exc
+        except ApplicationError as exc:  # the form validated already; e.g. an expiry in the past
+            self.message_user(request, f"Not created: {exc.message}", messages.ERROR)
+            return
         obj.pk, obj._state.adding = key.pk, False
         self.message_user(
             request, f"Key for {key.name}: {plain}  (copy it now: it is not shown again)", messages.WARNING

@@ -299,7 +299,7 @@ def password_change(*, user: User, current_password: str, new_password: str, kee
     others.update(revoked_at=timezone.now(), revoked_reason="password_changed")
 
 
-def password_reset_request(*, email: str, host: str) -> None:
+def password_reset_request(*, email: str, host: str, scheme: str = "https") -> None:
     """E-mail a reset link if the address belongs to a signed-up user. Silent otherwise, so the
     endpoint does not reveal who has an account."""
     user = User.objects.filter(email__iexact=email.strip(), is_active=True).exclude(kind=UserKind.GUEST).first()
@@ -307,7 +307,7 @@ def password_reset_request(*, email: str, host: str) -> None:
         return
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
-    link = f"https://{host}/reset-password?uid={uid}&token={token}"
+    link = f"{scheme}://{host}/reset-password?uid={uid}&token={token}"
     transaction.on_commit(
         lambda: send_mail(
             "Reset your password",

@@ -13,7 +13,7 @@ from apps.accounts import selectors, services
 from apps.accounts.api import serializers as s
 from apps.accounts.models import AuthSession
 from apps.accounts.permissions import HasTokenSession
-from apps.accounts.policy import ALL_STAFF, GUESTS, OWNERS, PUBLIC, SIGNED_IN, Access, PolicyPermission
+from apps.accounts.policy import ALL_STAFF, CUSTOMERS, GUESTS, OWNERS, PUBLIC, SIGNED_IN, Access, PolicyPermission
 from apps.core.errors import NotFound
 from apps.core.throttling import AuthEndpointThrottle, PrincipalPlanThrottle, TenantPlanThrottle
 
@@ -242,7 +242,7 @@ class MeExportView(APIView):
 
 
 class MeDeleteView(APIView):
-    access_policy = Access(guest=True, retail=True, wholesale=True)
+    access_policy = CUSTOMERS
 
     @extend_schema(
         operation_id="me_delete",
@@ -289,7 +289,9 @@ class PasswordResetView(_CredentialEndpoint):
     def post(self, request: Request) -> Response:
         data = s.PasswordResetSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.password_reset_request(email=data.validated_data["email"], host=request.get_host())
+        services.password_reset_request(
+            email=data.validated_data["email"], host=request.get_host(), scheme=request.scheme
+        )
         return Response(status=status.HTTP_202_ACCEPTED)
 
 
@@ -342,6 +344,7 @@ class WholesaleAccountView(APIView):
 
 class ApiKeyListView(APIView):
     access_policy = OWNERS
+    idempotency_exempt = True  # the creation response carries the key: never stored for replay
 
     @extend_schema(
         operation_id="api_keys_list",
