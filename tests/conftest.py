@@ -98,7 +98,7 @@ def _clean_tenant_tables() -> None:
 
 
 @pytest.fixture
-def committed_db(django_db_blocker) -> Iterator[None]:
+def committed_db(django_db_setup, django_db_blocker) -> Iterator[None]:
     """Database access outside a test transaction; tenant tables are emptied afterwards."""
     with django_db_blocker.unblock():
         try:
