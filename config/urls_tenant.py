@@ -13,6 +13,7 @@ api_v1 = [
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("", include("apps.tenants.api.urls")),
     path("", include("apps.accounts.api.urls")),
+    path("", include("apps.catalog.api.urls")),
 ]
 
 # Last: any other /api/ path answers 404 in the error shape (also with DEBUG on).

@@ -92,7 +92,17 @@ class PolicyPermission(BasePermission):
     message = "You are not allowed to do this."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        policy: Access | None = getattr(view, "access_policy", None)
+        policy = policy_for(view, request.method)
         if policy is None:
             return False
         return policy.allows(principal_of(request))
+
+
+def policy_for(view: object, method: str) -> Access | None:
+    """The view's declared policy for this method: `access_policy` is one Access for every method,
+    or a {method: Access} map (HEAD follows GET; a method missing from the map is closed)."""
+    declared = getattr(view, "access_policy", None)
+    if isinstance(declared, dict):
+        method = "GET" if method in {"HEAD", "OPTIONS"} else method
+        declared = declared.get(method)
+    return declared if isinstance(declared, Access) else None

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from apps.catalog.api import views
+
+urlpatterns = [
+    path("products", views.ProductListView.as_view(), name="products"),
+    path("products/<int:product_id>", views.ProductDetailView.as_view(), name="product"),
+    path("products/<int:product_id>/image", views.ProductImageView.as_view(), name="product-image"),
+    path("variants", views.VariantListView.as_view(), name="variants"),
+    path("variants/<str:sku>", views.VariantDetailView.as_view(), name="variant"),
+    path("variants/<str:sku>/price", views.VariantPriceView.as_view(), name="variant-price"),
+]

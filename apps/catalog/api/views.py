@@ -1,0 +1,258 @@
+"""Catalog API: browsing for everyone, the price for the caller, writes for owners."""
+
+from django.db import connection
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.policy import OWNERS, PUBLIC, principal_of
+from apps.catalog import selectors, services
+from apps.catalog.api import serializers as s
+from apps.catalog.models import Product, Variant
+from apps.catalog.validators import validate_image
+from apps.core.errors import InvalidInput, NotFound
+
+CATALOG_EDITORS = OWNERS
+
+
+def _is_staff(request: Request) -> bool:
+    return principal_of(request).kind == "staff"
+
+
+def _include_archived(request: Request) -> bool:
+    return _is_staff(request) and request.query_params.get("include_archived") in {"1", "true"}
+
+
+class ProductFilter(filters.FilterSet):
+    category = filters.CharFilter(field_name="category__slug")
+    brand = filters.CharFilter(lookup_expr="iexact")
+    heat_min = filters.NumberFilter(field_name="heat_level", lookup_expr="gte")
+    heat_max = filters.NumberFilter(field_name="heat_level", lookup_expr="lte")
+
+    class Meta:
+        model = Product
+        fields = ["category", "brand", "heat_min", "heat_max"]
+
+
+class ProductListView(GenericAPIView):
+    serializer_class = s.ProductSerializer
+    filterset_class = ProductFilter
+    search_fields = ["name", "brand", "description", "variants__sku"]
+    ordering_fields = ["name", "created_at", "heat_level"]
+    ordering = ["name"]
+
+    access_policy = {"GET": PUBLIC, "POST": CATALOG_EDITORS, "PATCH": CATALOG_EDITORS, "DELETE": CATALOG_EDITORS}
+
+    def get_queryset(self):  # noqa: ANN201
+        return selectors.product_list(include_archived=_include_archived(self.request)).distinct()
+
+    @extend_schema(
+        operation_id="products_list",
+        summary="Browse products",
+        description="Products with their variants. Archived products are hidden (staff may pass "
+        "`include_archived=true`). Search: `search=` (name, brand, description, SKU); filters: "
+        "`category` (slug), `brand`, `heat_min`, `heat_max`; `ordering=name|-created_at|heat_level`.",
+        parameters=[OpenApiParameter("include_archived", OpenApiTypes.BOOL, description="Staff only.")],
+        tags=["catalog"],
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="products_create",
+        summary="Create a product",
+        description="Owners only. Variants are added with POST /variants.",
+        request=s.ProductSerializer,
+        responses={201: s.ProductSerializer},
+        tags=["catalog"],
+    )
+    def post(self, request: Request) -> Response:
+        data = s.ProductSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        product = services.product_create(**data.validated_data)
+        return Response(s.ProductSerializer(product).data, status=status.HTTP_201_CREATED)
+
+
+class ProductDetailView(GenericAPIView):
+    serializer_class = s.ProductSerializer
+
+    access_policy = {"GET": PUBLIC, "POST": CATALOG_EDITORS, "PATCH": CATALOG_EDITORS, "DELETE": CATALOG_EDITORS}
+
+    def _product(self, product_id: int) -> Product:
+        product = selectors.product_list(include_archived=_is_staff(self.request)).filter(pk=product_id).first()
+        if product is None:
+            raise NotFound("No such product.")
+        return product
+
+    @extend_schema(
+        operation_id="products_get", summary="A product", description="With its variants.", tags=["catalog"]
+    )
+    def get(self, request: Request, product_id: int) -> Response:
+        return Response(s.ProductSerializer(self._product(product_id)).data)
+
+    @extend_schema(
+        operation_id="products_update",
+        summary="Update a product",
+        description="Owners only.",
+        request=s.ProductSerializer,
+        responses=s.ProductSerializer,
+        tags=["catalog"],
+    )
+    def patch(self, request: Request, product_id: int) -> Response:
+        product = self._product(product_id)
+        data = s.ProductSerializer(product, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        return Response(s.ProductSerializer(services.product_update(product=product, **data.validated_data)).data)
+
+    @extend_schema(
+        operation_id="products_archive",
+        summary="Archive a product",
+        description="Hides it and its variants from customers; past orders keep them.",
+        request=None,
+        responses={204: None},
+        tags=["catalog"],
+    )
+    def delete(self, request: Request, product_id: int) -> Response:
+        services.product_archive(product=self._product(product_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProductImageView(GenericAPIView):
+    access_policy = CATALOG_EDITORS
+    parser_classes = [MultiPartParser]
+    serializer_class = s.ImageUploadSerializer
+
+    @extend_schema(
+        operation_id="products_image_upload",
+        summary="Upload a product image",
+        description="JPEG, PNG or WebP by content, at most 5 MB and 6000 px a side.",
+        request={"multipart/form-data": s.ImageUploadSerializer},
+        responses=s.ProductSerializer,
+        tags=["catalog"],
+    )
+    def post(self, request: Request, product_id: int) -> Response:
+        product = Product.objects.filter(pk=product_id).first()
+        if product is None:
+            raise NotFound("No such product.")
+        upload = request.FILES.get("image")
+        if upload is None:
+            raise InvalidInput(
+                "Attach the image as `image`.", code="validation_error", details={"image": ["Required."]}
+            )
+        from django.core.exceptions import ValidationError
+
+        try:
+            validate_image(upload)
+        except ValidationError as exc:
+            raise InvalidInput(exc.messages[0], code="validation_error", details={"image": exc.messages}) from exc
+        product.image.save(upload.name, upload, save=True)
+        return Response(s.ProductSerializer(product).data)
+
+
+class VariantListView(GenericAPIView):
+    serializer_class = s.VariantSerializer
+    filterset_fields = ["product", "tracks_lots"]
+    search_fields = ["sku", "barcode", "name", "product__name"]
+    ordering_fields = ["sku", "price", "name"]
+    ordering = ["sku"]
+
+    access_policy = {"GET": PUBLIC, "POST": CATALOG_EDITORS, "PATCH": CATALOG_EDITORS, "DELETE": CATALOG_EDITORS}
+
+    def get_queryset(self):  # noqa: ANN201
+        return selectors.variant_list(include_archived=_include_archived(self.request))
+
+    @extend_schema(
+        operation_id="variants_list",
+        summary="Browse variants",
+        description="Sellable units (SKU, price). Search by SKU, barcode or name; order by price.",
+        tags=["catalog"],
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="variants_create",
+        summary="Create a variant",
+        description="Owners only.",
+        request=s.StaffVariantSerializer,
+        responses={201: s.StaffVariantSerializer},
+        tags=["catalog"],
+    )
+    def post(self, request: Request) -> Response:
+        data = s.StaffVariantSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        variant = services.variant_create(product=fields.pop("product"), **fields)
+        return Response(s.StaffVariantSerializer(variant).data, status=status.HTTP_201_CREATED)
+
+
+class VariantPriceView(GenericAPIView):
+    access_policy = PUBLIC
+    serializer_class = s.PriceSerializer
+
+    @extend_schema(
+        operation_id="variants_price",
+        summary="The price of a variant for me",
+        description="Unit price for the caller at a quantity: retail price, or the wholesale price list "
+        "and volume breaks of an approved wholesale buyer.",
+        parameters=[OpenApiParameter("quantity", OpenApiTypes.INT, description="Default 1.")],
+        tags=["catalog"],
+    )
+    def get(self, request: Request, sku: str) -> Response:
+        variant = selectors.variant_get_by_sku(sku=sku)
+        if variant is None:
+            raise NotFound("No such SKU.")
+        try:
+            quantity = max(1, min(int(request.query_params.get("quantity", 1)), 1_000_000))
+        except ValueError as exc:
+            raise InvalidInput(
+                "quantity must be a whole number.", code="validation_error", details={"quantity": ["A whole number."]}
+            ) from exc
+        precision = getattr(getattr(connection, "tenant", None), "currency_precision", 2)
+        unit = selectors.variant_price(variant=variant, user=request.user, quantity=quantity, precision=precision)
+        body = {"sku": variant.sku, "quantity": quantity, "unit_price": unit, "retail_price": variant.price}
+        return Response(s.PriceSerializer(body).data)
+
+
+class VariantDetailView(GenericAPIView):
+    serializer_class = s.StaffVariantSerializer
+    access_policy = CATALOG_EDITORS
+
+    def _variant(self, sku: str) -> Variant:
+        variant = selectors.variant_get_by_sku(sku=sku, include_archived=True)
+        if variant is None:
+            raise NotFound("No such SKU.")
+        return variant
+
+    @extend_schema(
+        operation_id="variants_update",
+        summary="Update a variant",
+        description="Owners only.",
+        request=s.StaffVariantSerializer,
+        responses=s.StaffVariantSerializer,
+        tags=["catalog"],
+    )
+    def patch(self, request: Request, sku: str) -> Response:
+        variant = self._variant(sku)
+        data = s.StaffVariantSerializer(variant, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        return Response(s.StaffVariantSerializer(services.variant_update(variant=variant, **data.validated_data)).data)
+
+    @extend_schema(
+        operation_id="variants_archive",
+        summary="Archive a variant",
+        description="Hidden from customers, kept for past orders and ledgers.",
+        request=None,
+        responses={204: None},
+        tags=["catalog"],
+    )
+    def delete(self, request: Request, sku: str) -> Response:
+        services.variant_archive(variant=self._variant(sku))
+        return Response(status=status.HTTP_204_NO_CONTENT)
