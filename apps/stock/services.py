@@ -568,3 +568,30 @@ def reservations_expire_due(*, now: dt.datetime | None = None) -> int:
         except ReservationClosed:
             continue  # released or committed meanwhile
     return count
+
+
+@transaction.atomic
+def stock_item_settings_update(*, item: StockItem, expected_version: int | None, **fields: int) -> StockItem:
+    """Manual edit of reorder settings with optimistic concurrency: `expected_version` (from the
+    ETag the client read) must still be current, else `precondition_failed` (HTTP 412)."""
+    from apps.core.errors import PreconditionFailed
+
+    allowed = {k: v for k, v in fields.items() if k in {"reorder_point", "reorder_quantity"}}
+    locked = StockItem.objects.select_for_update().select_related("variant").get(pk=item.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise PreconditionFailed(details={"current_version": locked.version})
+    for name, value in allowed.items():
+        setattr(locked, name, value)
+    locked.version += 1
+    locked.save(update_fields=[*allowed, "version", "updated_at"])  # audited: a person changed it
+    state = ItemState(
+        locked.id,
+        locked.variant.sku,
+        locked.variant_id,
+        locked.location_id,
+        locked.on_hand,
+        locked.reserved,
+        locked.reorder_point,
+    )
+    _alerts_and_events([state])
+    return locked

@@ -1,0 +1,177 @@
+from rest_framework import serializers
+
+from apps.stock.models import Location, Lot, LotStock, Movement, RestockAlert, StockItem
+
+
+class LocationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Location
+        fields = [
+            "id",
+            "name",
+            "code",
+            "kind",
+            "address",
+            "latitude",
+            "longitude",
+            "timezone",
+            "pickup_enabled",
+            "curbside_enabled",
+            "opening_hours",
+        ]
+
+
+class StockItemSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="variant.sku")
+    location = serializers.CharField(source="location.code")
+    available = serializers.IntegerField()
+
+    class Meta:
+        model = StockItem
+        fields = [
+            "id",
+            "sku",
+            "location",
+            "on_hand",
+            "reserved",
+            "available",
+            "damaged",
+            "returned",
+            "in_transit",
+            "reorder_point",
+            "reorder_quantity",
+            "version",
+            "updated_at",
+        ]
+
+
+class StockItemSettingsSerializer(serializers.Serializer):
+    reorder_point = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False)
+    reorder_quantity = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False)
+
+
+class RestockLineSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    batch_number = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    production_date = serializers.DateField(required=False, allow_null=True, default=None)
+    expiry_date = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class RestockSerializer(serializers.Serializer):
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    lines = serializers.ListField(
+        child=serializers.DictField(),
+        min_length=1,
+        max_length=1000,
+        help_text="Each: sku, quantity, batch_number, production_date, expiry_date.",
+    )
+
+
+class AdjustmentSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    reason = serializers.ChoiceField(choices=["damaged", "lost", "found", "expired"])
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    batch_number = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class CountSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    counted = serializers.IntegerField(min_value=0, max_value=10_000_000)
+    batch_number = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ReservationLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    location_id = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+
+
+class ReservationInputSerializer(serializers.Serializer):
+    reference = serializers.CharField(max_length=100)
+    ttl_seconds = serializers.IntegerField(min_value=30, max_value=7 * 24 * 3600, default=900)
+    lines = ReservationLineInputSerializer(many=True, min_length=1, max_length=200)
+
+
+class ReservationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    status = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    lines = serializers.SerializerMethodField()
+
+    def get_lines(self, obj) -> list[dict]:  # noqa: ANN001
+        return [
+            {
+                "sku": line.variant.sku,
+                "location_id": line.location_id,
+                "quantity": line.quantity,
+                "batch_number": line.lot.batch_number if line.lot else None,
+            }
+            for line in obj.lines.select_related("variant", "lot")
+        ]
+
+
+class MovementSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="variant.sku")
+    location = serializers.CharField(source="location.code")
+    batch_number = serializers.CharField(source="lot.batch_number", default=None)
+
+    class Meta:
+        model = Movement
+        fields = [
+            "id",
+            "created_at",
+            "kind",
+            "reason",
+            "sku",
+            "location",
+            "batch_number",
+            "on_hand_delta",
+            "reserved_delta",
+            "damaged_delta",
+            "returned_delta",
+            "in_transit_delta",
+            "reference",
+            "note",
+            "actor",
+        ]
+
+
+class LotStockSerializer(serializers.ModelSerializer):
+    location = serializers.CharField(source="location.code")
+
+    class Meta:
+        model = LotStock
+        fields = ["location", "on_hand", "reserved"]
+
+
+class LotSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="variant.sku")
+    stocks = LotStockSerializer(many=True)
+
+    class Meta:
+        model = Lot
+        fields = ["id", "sku", "batch_number", "production_date", "expiry_date", "stocks"]
+
+
+class RecallSerializer(serializers.Serializer):
+    lot = LotSerializer()
+    stocks = LotStockSerializer(many=True)
+    movements = MovementSerializer(many=True)
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="stock_item.variant.sku")
+    location = serializers.CharField(source="stock_item.location.code")
+    available = serializers.SerializerMethodField()
+    reorder_point = serializers.IntegerField(source="stock_item.reorder_point")
+
+    class Meta:
+        model = RestockAlert
+        fields = ["id", "sku", "location", "available", "available_at_open", "reorder_point", "opened_at"]
+
+    def get_available(self, obj: RestockAlert) -> int:
+        return obj.stock_item.available

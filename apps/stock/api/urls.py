@@ -1,0 +1,22 @@
+from django.urls import path
+
+from apps.stock.api import views
+
+urlpatterns = [
+    path("locations", views.LocationListView.as_view(), name="locations"),
+    path("locations/<int:location_id>/inventory", views.LocationInventoryView.as_view(), name="location-inventory"),
+    path("locations/<int:location_id>/restock", views.RestockView.as_view(), name="location-restock"),
+    path("locations/<int:location_id>/adjustments", views.AdjustmentView.as_view(), name="location-adjust"),
+    path("locations/<int:location_id>/counts", views.CountView.as_view(), name="location-count"),
+    path("inventory/<str:sku>", views.InventoryBySkuView.as_view(), name="inventory-sku"),
+    path("stock-items/<int:item_id>", views.StockItemView.as_view(), name="stock-item"),
+    path("reservations", views.ReservationCreateView.as_view(), name="reservations"),
+    path(
+        "reservations/<int:reservation_id>/release", views.ReservationReleaseView.as_view(), name="reservation-release"
+    ),
+    path("reservations/<int:reservation_id>/commit", views.ReservationCommitView.as_view(), name="reservation-commit"),
+    path("movements", views.MovementListView.as_view(), name="movements"),
+    path("lots", views.LotListView.as_view(), name="lots"),
+    path("lots/<int:lot_id>/recall", views.LotRecallView.as_view(), name="lot-recall"),
+    path("stock-alerts", views.AlertListView.as_view(), name="stock-alerts"),
+]

@@ -1,0 +1,390 @@
+"""Stock API: inventory reads, restock, adjustments, counts, reservations, ledger, lots, alerts.
+
+Staff see the locations their role allows (store managers: their own); partner keys need
+`inventory:read` / `inventory:write` (and `orders:write` for reservations).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.policy import ALL_STAFF, Access, principal_of
+from apps.catalog.models import Variant
+from apps.core.errors import InvalidInput, NotFound
+from apps.stock import selectors, services
+from apps.stock.api import serializers as s
+from apps.stock.models import Location, Lot, Movement, Reservation, StockItem
+
+STOCK_READERS = Access(staff_roles=ALL_STAFF, api_key_scope="inventory:read")
+STOCK_WRITERS = Access(staff_roles=ALL_STAFF, api_key_scope="inventory:write")
+RESERVERS = Access(staff_roles=frozenset({"owner", "store_manager"}), api_key_scope="orders:write")
+
+
+def _locations(request: Request) -> QuerySet[Location]:
+    return selectors.location_list(principal=principal_of(request), user=request.user)
+
+
+def _location(request: Request, location_id: int) -> Location:
+    location = _locations(request).filter(pk=location_id).first()
+    if location is None:
+        raise NotFound("No such location.")
+    return location
+
+
+def _variant(sku: str) -> Variant:
+    variant = Variant.objects.filter(sku=sku).first()
+    if variant is None:
+        raise InvalidInput(f"Unknown SKU {sku!r}.", code="validation_error", details={"sku": ["Unknown SKU."]})
+    return variant
+
+
+def _lot(variant: Variant, batch_number: str) -> Lot | None:
+    if not batch_number:
+        return None
+    lot = Lot.objects.filter(variant=variant, batch_number=batch_number).first()
+    if lot is None:
+        raise InvalidInput("Unknown batch.", code="validation_error", details={"batch_number": ["Unknown batch."]})
+    return lot
+
+
+def _etag(item: StockItem) -> str:
+    return f'W/"stock-{item.pk}-v{item.version}"'
+
+
+class LocationListView(GenericAPIView):
+    access_policy = STOCK_READERS
+    serializer_class = s.LocationSerializer
+
+    @extend_schema(
+        operation_id="locations_list",
+        summary="Locations",
+        description="Stores and warehouses the caller may see (store managers: their own).",
+        tags=["stock"],
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(_locations(request))
+        return self.get_paginated_response(s.LocationSerializer(page, many=True).data)
+
+
+class LocationInventoryView(GenericAPIView):
+    access_policy = STOCK_READERS
+    serializer_class = s.StockItemSerializer
+    search_fields = ["variant__sku", "variant__name"]
+    ordering_fields = ["variant__sku", "on_hand", "available_units"]
+
+    @extend_schema(
+        operation_id="locations_inventory",
+        summary="Inventory at a location",
+        description="Every variant stocked here by state. `search=` SKU or name.",
+        tags=["stock"],
+    )
+    def get(self, request: Request, location_id: int) -> Response:
+        location = _location(request, location_id)
+        items = self.filter_queryset(selectors.stock_item_list(locations=Location.objects.filter(pk=location.pk)))
+        page = self.paginate_queryset(items)
+        return self.get_paginated_response(s.StockItemSerializer(page, many=True).data)
+
+
+class InventoryBySkuView(GenericAPIView):
+    access_policy = STOCK_READERS
+    queryset = StockItem.objects.none()  # for the schema's path parameter types
+    serializer_class = s.StockItemSerializer
+
+    @extend_schema(
+        operation_id="inventory_by_sku",
+        summary="Stock of one SKU everywhere",
+        description="One row per location the caller may see.",
+        responses=s.StockItemSerializer(many=True),
+        tags=["stock"],
+    )
+    def get(self, request: Request, sku: str) -> Response:
+        items = selectors.stock_item_list(locations=_locations(request)).filter(variant__sku=sku)
+        return Response(s.StockItemSerializer(items, many=True).data)
+
+
+class StockItemView(GenericAPIView):
+    access_policy = {"GET": STOCK_READERS, "PATCH": Access(staff_roles=frozenset({"owner", "store_manager"}))}
+    serializer_class = s.StockItemSerializer
+
+    def _item(self, request: Request, item_id: int) -> StockItem:
+        item = selectors.stock_item_list(locations=_locations(request)).filter(pk=item_id).first()
+        if item is None:
+            raise NotFound("No such stock item.")
+        return item
+
+    @extend_schema(
+        operation_id="stock_items_get",
+        summary="A stock row",
+        description="Carries an `ETag`; send it back as `If-Match` when editing.",
+        tags=["stock"],
+    )
+    def get(self, request: Request, item_id: int) -> Response:
+        item = self._item(request, item_id)
+        return Response(s.StockItemSerializer(item).data, headers={"ETag": _etag(item)})
+
+    @extend_schema(
+        operation_id="stock_items_update",
+        summary="Edit reorder settings",
+        description="Reorder point and quantity. With `If-Match: <ETag>` a stale edit answers 412 "
+        "`precondition_failed` instead of overwriting someone else's change.",
+        request=s.StockItemSettingsSerializer,
+        responses=s.StockItemSerializer,
+        tags=["stock"],
+    )
+    def patch(self, request: Request, item_id: int) -> Response:
+        item = self._item(request, item_id)
+        data = s.StockItemSettingsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        expected = None
+        if_match = request.headers.get("If-Match")
+        if if_match:
+            expected = -1 if if_match.strip() != _etag(item) and if_match.strip() != "*" else item.version
+        services.stock_item_settings_update(item=item, expected_version=expected, **data.validated_data)
+        item = self._item(request, item_id)
+        return Response(s.StockItemSerializer(item).data, headers={"ETag": _etag(item)})
+
+
+class RestockView(GenericAPIView):
+    access_policy = STOCK_WRITERS
+    queryset = Location.objects.none()  # for the schema's path parameter types
+    serializer_class = s.RestockSerializer
+
+    @extend_schema(
+        operation_id="locations_restock",
+        summary="Bulk restock (all or nothing)",
+        description="Many receipt lines across variants and lots. One bad line and nothing is applied; "
+        "every bad line is reported under `details.lines.<index>`.",
+        responses={201: s.StockItemSerializer(many=True)},
+        tags=["stock"],
+    )
+    def post(self, request: Request, location_id: int) -> Response:
+        location = _location(request, location_id)
+        data = s.RestockSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        states = services.stock_bulk_restock(
+            location=location, lines=data.validated_data["lines"], reference=data.validated_data["reference"]
+        )
+        items = selectors.stock_item_list(locations=Location.objects.filter(pk=location.pk)).filter(
+            pk__in=[state.id for state in states]
+        )
+        return Response(s.StockItemSerializer(items, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class AdjustmentView(GenericAPIView):
+    access_policy = STOCK_WRITERS
+    serializer_class = s.AdjustmentSerializer
+
+    @extend_schema(
+        operation_id="locations_adjust",
+        summary="Adjust stock",
+        description="Damaged, lost, found or expired units (with the lot for lot-tracked variants). "
+        "Reserved units are never taken.",
+        responses={201: s.StockItemSerializer},
+        tags=["stock"],
+    )
+    def post(self, request: Request, location_id: int) -> Response:
+        location = _location(request, location_id)
+        data = s.AdjustmentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        variant = _variant(data.validated_data["sku"])
+        state = services.stock_adjust(
+            location=location,
+            variant=variant,
+            reason=data.validated_data["reason"],
+            quantity=data.validated_data["quantity"],
+            lot=_lot(variant, data.validated_data["batch_number"]),
+            note=data.validated_data["note"],
+        )
+        item = selectors.stock_item_list(locations=_locations(request)).get(pk=state.id)
+        return Response(s.StockItemSerializer(item).data, status=status.HTTP_201_CREATED)
+
+
+class CountView(GenericAPIView):
+    access_policy = STOCK_WRITERS
+    serializer_class = s.CountSerializer
+
+    @extend_schema(
+        operation_id="locations_count",
+        summary="Record a cycle count",
+        description="The counted quantity becomes a count-correction adjustment of the difference.",
+        responses={200: s.StockItemSerializer},
+        tags=["stock"],
+    )
+    def post(self, request: Request, location_id: int) -> Response:
+        location = _location(request, location_id)
+        data = s.CountSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        variant = _variant(data.validated_data["sku"])
+        services.stock_count(
+            location=location,
+            variant=variant,
+            counted=data.validated_data["counted"],
+            lot=_lot(variant, data.validated_data["batch_number"]),
+            note=data.validated_data["note"],
+        )
+        item = selectors.stock_item_list(locations=_locations(request)).filter(variant=variant, location=location)
+        return Response(s.StockItemSerializer(item.first()).data if item else {})
+
+
+class ReservationCreateView(GenericAPIView):
+    access_policy = RESERVERS
+    serializer_class = s.ReservationInputSerializer
+
+    @extend_schema(
+        operation_id="reservations_create",
+        summary="Reserve stock",
+        description="Holds the lines (first-expiry-first-out lots) until `ttl_seconds` pass. All or "
+        "nothing: a short line answers 409 `insufficient_stock` with each short line.",
+        responses={201: s.ReservationSerializer},
+        tags=["stock"],
+    )
+    def post(self, request: Request) -> Response:
+        data = s.ReservationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        raw = data.validated_data["lines"]
+        variants = {v.sku: v for v in Variant.objects.filter(sku__in={line["sku"] for line in raw})}
+        locations = {loc.pk: loc for loc in _locations(request).filter(pk__in={line["location_id"] for line in raw})}
+        errors = {}
+        for index, line in enumerate(raw):
+            if line["sku"] not in variants:
+                errors[str(index)] = {"sku": ["Unknown SKU."]}
+            elif line["location_id"] not in locations:
+                errors[str(index)] = {"location_id": ["Unknown location."]}
+        if errors:
+            raise InvalidInput("Some lines are not valid.", code="validation_error", details={"lines": errors})
+        reservation = services.reservation_create(
+            reference=data.validated_data["reference"],
+            lines=[
+                services.ReserveLine(variants[ln["sku"]], locations[ln["location_id"]], ln["quantity"]) for ln in raw
+            ],
+            ttl=dt.timedelta(seconds=data.validated_data["ttl_seconds"]),
+        )
+        return Response(s.ReservationSerializer(reservation).data, status=status.HTTP_201_CREATED)
+
+
+class _ReservationAction(GenericAPIView):
+    access_policy = RESERVERS
+    serializer_class = s.ReservationSerializer
+
+    def _reservation(self, request: Request, reservation_id: int) -> Reservation:
+        visible = _locations(request)
+        reservation = Reservation.objects.filter(pk=reservation_id).first()
+        if reservation is None or reservation.lines.exclude(location__in=visible).exists():
+            raise NotFound("No such reservation.")
+        return reservation
+
+
+class ReservationReleaseView(_ReservationAction):
+    @extend_schema(
+        operation_id="reservations_release",
+        summary="Release a reservation",
+        description="The held units become available again.",
+        request=None,
+        tags=["stock"],
+    )
+    def post(self, request: Request, reservation_id: int) -> Response:
+        reservation = services.reservation_release(reservation=self._reservation(request, reservation_id))
+        return Response(s.ReservationSerializer(reservation).data)
+
+
+class ReservationCommitView(_ReservationAction):
+    @extend_schema(
+        operation_id="reservations_commit",
+        summary="Commit a reservation (sale)",
+        description="The held units are sold and leave on-hand stock.",
+        request=None,
+        tags=["stock"],
+    )
+    def post(self, request: Request, reservation_id: int) -> Response:
+        reservation = services.reservation_commit(reservation=self._reservation(request, reservation_id))
+        return Response(s.ReservationSerializer(reservation).data)
+
+
+class MovementFilter(filters.FilterSet):
+    sku = filters.CharFilter(field_name="variant__sku")
+    location = filters.NumberFilter(field_name="location_id")
+    batch_number = filters.CharFilter(field_name="lot__batch_number")
+    since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Movement
+        fields = ["sku", "location", "kind", "reason", "reference", "batch_number", "since", "until"]
+
+
+class MovementListView(GenericAPIView):
+    access_policy = STOCK_READERS
+    serializer_class = s.MovementSerializer
+    filterset_class = MovementFilter
+    ordering_fields = ["id", "created_at"]
+    ordering = ["-id"]
+
+    @extend_schema(
+        operation_id="movements_list",
+        summary="The stock ledger",
+        description="Append-only movements, newest first. Filters: sku, location, kind, reason, "
+        "reference, batch_number, since, until.",
+        tags=["stock"],
+    )
+    def get(self, request: Request) -> Response:
+        movements = self.filter_queryset(selectors.movement_list(locations=_locations(request)))
+        page = self.paginate_queryset(movements)
+        return self.get_paginated_response(s.MovementSerializer(page, many=True).data)
+
+
+class LotListView(GenericAPIView):
+    access_policy = STOCK_READERS
+    serializer_class = s.LotSerializer
+    filterset_fields = ["batch_number"]
+    search_fields = ["variant__sku", "batch_number"]
+    ordering = ["expiry_date", "id"]
+
+    @extend_schema(
+        operation_id="lots_list",
+        summary="Lots",
+        description="Batches with expiry dates and where their units are.",
+        tags=["stock"],
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(selectors.lot_list()))
+        return self.get_paginated_response(s.LotSerializer(page, many=True).data)
+
+
+class LotRecallView(GenericAPIView):
+    access_policy = STOCK_READERS
+    serializer_class = s.RecallSerializer
+
+    @extend_schema(
+        operation_id="lots_recall",
+        summary="Recall view of a batch",
+        description="Where the batch is now and every movement it took part in.",
+        tags=["stock"],
+    )
+    def get(self, request: Request, lot_id: int) -> Response:
+        lot = selectors.lot_list().filter(pk=lot_id).first()
+        if lot is None:
+            raise NotFound("No such lot.")
+        return Response(s.RecallSerializer(selectors.lot_recall(lot=lot)).data)
+
+
+class AlertListView(GenericAPIView):
+    access_policy = STOCK_READERS
+    serializer_class = s.AlertSerializer
+
+    @extend_schema(
+        operation_id="stock_alerts_list",
+        summary="Open restock alerts",
+        description="Items at or below their reorder point.",
+        tags=["stock"],
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.alert_list(locations=_locations(request)))
+        return self.get_paginated_response(s.AlertSerializer(page, many=True).data)
