@@ -40,6 +40,11 @@ TENANT_B = TenantSpec("tenant_b", "Beta Bakery", "beta.test", "premium", "EUR", 
 # Tables emptied after a `committed_db` test, in every test tenant's schema.
 TENANT_TABLES_TO_CLEAN = [
     "core_outboxevent",
+    "stock_reordersuggestion",
+    "stock_purchaseorderline",
+    "stock_purchaseorder",
+    "stock_transferline",
+    "stock_transfer",
     "stock_movement",
     "stock_reservationline",
     "stock_reservation",

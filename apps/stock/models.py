@@ -203,3 +203,98 @@ class RestockAlert(models.Model):
 
     def __str__(self) -> str:
         return f"low stock: {self.stock_item}"
+
+
+class Transfer(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_TRANSIT = "in_transit", "In transit"
+        PARTIALLY_RECEIVED = "partially_received", "Partially received"
+        RECEIVED = "received", "Received"
+        CANCELLED = "cancelled", "Cancelled"
+
+    from_location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="transfers_out")
+    to_location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="transfers_in")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(from_location=F("to_location")), name="transfer_between_two_places"),
+        ]
+
+    def __str__(self) -> str:
+        return f"transfer {self.pk}: {self.from_location} -> {self.to_location} ({self.status})"
+
+
+class TransferLine(models.Model):
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="+")
+    lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    received_quantity = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(received_quantity__lte=F("quantity")), name="transfer_received_le_sent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.variant_id}"
+
+
+class PurchaseOrder(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SENT = "sent", "Sent"
+        PARTIALLY_RECEIVED = "partially_received", "Partially received"
+        RECEIVED = "received", "Received"
+        CANCELLED = "cancelled", "Cancelled"
+
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="purchase_orders")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="purchase_orders")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    reference = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"PO {self.pk} {self.supplier} ({self.status})"
+
+
+class PurchaseOrderLine(models.Model):
+    purchase_order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    received_quantity = models.PositiveIntegerField(default=0)
+    unit_cost = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.variant_id}"
+
+
+class ReorderSuggestion(models.Model):
+    """Computed daily from the trailing 28 days of sales (see services.reorder_suggestions_compute)."""
+
+    stock_item = models.OneToOneField(StockItem, on_delete=models.CASCADE, related_name="suggestion")
+    supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    daily_velocity = models.DecimalField(max_digits=12, decimal_places=3)
+    days_of_cover = models.DecimalField(max_digits=12, decimal_places=1, null=True, blank=True)
+    suggested_quantity = models.PositiveIntegerField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["days_of_cover"]
+
+    def __str__(self) -> str:
+        return f"reorder {self.suggested_quantity} of {self.stock_item}"

@@ -11,18 +11,34 @@ was updated in the same transaction, so the stock row's lock serializes lot pick
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
-from apps.catalog.models import Variant
+from apps.catalog.models import Supplier, SupplierVariant, Variant
 from apps.core.audit import current_actor
 from apps.core.services import events_record
 from apps.stock.errors import InsufficientStock, InvalidStockRequest, ReservationClosed, StockRuleViolation
-from apps.stock.models import Location, Lot, LotStock, Movement, Reservation, ReservationLine, StockItem
+from apps.stock.models import (
+    Location,
+    Lot,
+    LotStock,
+    Movement,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    ReorderSuggestion,
+    Reservation,
+    ReservationLine,
+    StockItem,
+    Transfer,
+    TransferLine,
+)
 
 BUCKETS = ("on_hand", "reserved", "damaged", "returned", "in_transit")
 
@@ -595,3 +611,276 @@ def stock_item_settings_update(*, item: StockItem, expected_version: int | None,
     )
     _alerts_and_events([state])
     return locked
+
+
+# ---------------------------------------------------------------------------------------------
+# Transfers between locations
+
+
+@transaction.atomic
+def transfer_create(
+    *, from_location: Location, to_location: Location, lines: Sequence[tuple[Variant, Lot | None, int]], note: str = ""
+) -> Transfer:
+    if from_location.pk == to_location.pk:
+        raise InvalidStockRequest(
+            "A transfer needs two different locations.", details={"to_location": ["Same place."]}
+        )
+    errors = {}
+    for index, (variant, lot, quantity) in enumerate(lines):
+        try:
+            _check_lot(variant, lot)
+        except InvalidStockRequest as exc:
+            errors[str(index)] = exc.details
+        if quantity <= 0:
+            errors[str(index)] = {"quantity": ["Must be at least 1."]}
+    if errors or not lines:
+        raise InvalidStockRequest("Some lines are not valid.", details={"lines": errors or ["Empty."]})
+    transfer = Transfer.objects.create(from_location=from_location, to_location=to_location, note=note[:500])
+    TransferLine.objects.bulk_create(
+        [TransferLine(transfer=transfer, variant=v, lot=lot, quantity=q) for v, lot, q in lines]
+    )
+    return transfer
+
+
+@transaction.atomic
+def transfer_ship(*, transfer: Transfer) -> Transfer:
+    """Units leave the source (never reserved ones) and are in transit to the destination."""
+    transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
+    if transfer.status != Transfer.Status.DRAFT:
+        raise StockRuleViolation(
+            "Only a draft transfer can be shipped.", code="transfer_state", details={"status": transfer.status}
+        )
+    batch = _Batch(reference=f"transfer-{transfer.pk}")
+    source, target = transfer.from_location_id, transfer.to_location_id
+    lines = sorted(transfer.lines.select_related("variant"), key=lambda ln: (ln.variant_id, ln.lot_id or 0))
+    for line in lines:
+        item = _change_item(line.variant_id, source, need_available=line.quantity, on_hand=-line.quantity)
+        if item is None or (line.lot_id and not _change_lot(line.lot_id, source, on_hand=-line.quantity)):
+            raise InsufficientStock(
+                f"Not enough unreserved {line.variant.sku} to ship.", details={"sku": line.variant.sku}
+            )
+        batch.items[item.id] = item
+        batch.move(
+            kind=Movement.Kind.TRANSFER_OUT,
+            variant_id=line.variant_id,
+            location_id=source,
+            lot_id=line.lot_id,
+            on_hand=-line.quantity,
+        )
+    for line in lines:  # destination rows after all source rows: a fixed order
+        arriving = _upsert_item(line.variant_id, target, in_transit=line.quantity)
+        batch.items[arriving.id] = arriving
+        batch.move(
+            kind=Movement.Kind.TRANSFER_OUT,
+            variant_id=line.variant_id,
+            location_id=target,
+            lot_id=line.lot_id,
+            in_transit=line.quantity,
+            note=f"in transit from location {source}",
+        )
+    batch.flush()
+    transfer.status, transfer.shipped_at = Transfer.Status.IN_TRANSIT, timezone.now()
+    transfer.save(update_fields=["status", "shipped_at"])
+    return transfer
+
+
+@transaction.atomic
+def transfer_receive(*, transfer: Transfer, received: dict[int, int]) -> Transfer:
+    """Receive some or all of each line ({line id: units}); the rest stays in transit."""
+    transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
+    if transfer.status not in {Transfer.Status.IN_TRANSIT, Transfer.Status.PARTIALLY_RECEIVED}:
+        raise StockRuleViolation(
+            "Only a shipped transfer can be received.", code="transfer_state", details={"status": transfer.status}
+        )
+    lines = {line.pk: line for line in transfer.lines.select_related("variant")}
+    errors = {str(pk): ["Not a line of this transfer."] for pk in received if pk not in lines}
+    errors |= {
+        str(pk): ["More than is still in transit."]
+        for pk, qty in received.items()
+        if pk in lines and (qty < 0 or lines[pk].received_quantity + qty > lines[pk].quantity)
+    }
+    if errors:
+        raise InvalidStockRequest("Some received quantities are not valid.", details={"lines": errors})
+    batch = _Batch(reference=f"transfer-{transfer.pk}")
+    target = transfer.to_location_id
+    for pk in sorted(received, key=lambda k: (lines[k].variant_id, lines[k].lot_id or 0)):
+        line, qty = lines[pk], received[pk]
+        if qty == 0:
+            continue
+        item = _change_item(line.variant_id, target, in_transit=-qty, on_hand=qty)
+        if item is None:
+            raise StockRuleViolation("The destination has fewer units in transit than received.")
+        if line.lot_id:
+            _change_lot(line.lot_id, target, on_hand=qty, upsert=True)
+        batch.items[item.id] = item
+        batch.move(
+            kind=Movement.Kind.TRANSFER_IN,
+            variant_id=line.variant_id,
+            location_id=target,
+            lot_id=line.lot_id,
+            in_transit=-qty,
+            on_hand=qty,
+        )
+        line.received_quantity += qty
+        line.save(update_fields=["received_quantity"])
+    batch.flush()
+    done = all(line.received_quantity == line.quantity for line in lines.values())
+    transfer.status = Transfer.Status.RECEIVED if done else Transfer.Status.PARTIALLY_RECEIVED
+    transfer.received_at = timezone.now() if done else None
+    transfer.save(update_fields=["status", "received_at"])
+    return transfer
+
+
+# ---------------------------------------------------------------------------------------------
+# Purchase orders
+
+
+@transaction.atomic
+def purchase_order_create(
+    *,
+    supplier: Supplier,
+    location: Location,
+    lines: Sequence[tuple[Variant, int, Decimal | None]],
+    reference: str = "",
+) -> PurchaseOrder:
+    if not lines or any(qty <= 0 for _, qty, _ in lines):
+        raise InvalidStockRequest("Give lines of at least 1 unit.", details={"lines": ["Invalid."]})
+    order = PurchaseOrder.objects.create(supplier=supplier, location=location, reference=reference[:64])
+    PurchaseOrderLine.objects.bulk_create(
+        [PurchaseOrderLine(purchase_order=order, variant=v, quantity=q, unit_cost=c) for v, q, c in lines]
+    )
+    return order
+
+
+@transaction.atomic
+def purchase_order_send(*, order: PurchaseOrder) -> PurchaseOrder:
+    order = PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+    if order.status != PurchaseOrder.Status.DRAFT:
+        raise StockRuleViolation(
+            "Only a draft purchase order can be sent.", code="purchase_order_state", details={"status": order.status}
+        )
+    order.status, order.sent_at = PurchaseOrder.Status.SENT, timezone.now()
+    order.save(update_fields=["status", "sent_at"])
+    return order
+
+
+@dataclass(frozen=True)
+class PurchaseReceipt:
+    line_id: int
+    quantity: int
+    batch_number: str = ""
+    production_date: dt.date | None = None
+    expiry_date: dt.date | None = None
+
+
+@transaction.atomic
+def purchase_order_receive(*, order: PurchaseOrder, receipts: Sequence[PurchaseReceipt]) -> PurchaseOrder:
+    """Receiving creates lots and receipt movements at the order's location."""
+    order = PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+    if order.status not in {PurchaseOrder.Status.SENT, PurchaseOrder.Status.PARTIALLY_RECEIVED}:
+        raise StockRuleViolation(
+            "Only a sent purchase order can be received.",
+            code="purchase_order_state",
+            details={"status": order.status},
+        )
+    lines = {line.pk: line for line in order.lines.select_related("variant")}
+    errors = {}
+    for receipt in receipts:
+        line = lines.get(receipt.line_id)
+        if line is None:
+            errors[str(receipt.line_id)] = ["Not a line of this order."]
+        elif receipt.quantity <= 0 or line.received_quantity + receipt.quantity > line.quantity:
+            errors[str(receipt.line_id)] = ["Between 1 and the units still expected."]
+    if errors or not receipts:
+        raise InvalidStockRequest("Some receipts are not valid.", details={"lines": errors or ["Empty."]})
+    stock_receive(
+        location=order.location,
+        lines=[
+            ReceiptLine(lines[r.line_id].variant, r.quantity, r.batch_number, r.production_date, r.expiry_date)
+            for r in receipts
+        ],
+        reference=f"PO-{order.pk}",
+    )
+    for receipt in receipts:
+        line = lines[receipt.line_id]
+        line.received_quantity += receipt.quantity
+        line.save(update_fields=["received_quantity"])
+    done = all(line.received_quantity == line.quantity for line in lines.values())
+    order.status = PurchaseOrder.Status.RECEIVED if done else PurchaseOrder.Status.PARTIALLY_RECEIVED
+    order.received_at = timezone.now() if done else None
+    order.save(update_fields=["status", "received_at"])
+    return order
+
+
+# ---------------------------------------------------------------------------------------------
+# Sales velocity, days of cover and reorder suggestions
+
+VELOCITY_WINDOW_DAYS = 28
+COVER_TARGET_DAYS = 14
+
+
+@transaction.atomic
+def reorder_suggestions_compute(*, now: dt.datetime | None = None) -> int:
+    """Daily: trailing-28-day sales velocity per stock row, its days of cover, and a suggested
+    reorder quantity (enough for the preferred supplier's lead time plus two weeks, at least the
+    reorder quantity, rounded up to the supplier's minimum order)."""
+    now = now or timezone.now()
+    since = now - dt.timedelta(days=VELOCITY_WINDOW_DAYS)
+    sold = {
+        (row["variant_id"], row["location_id"]): -row["units"]
+        for row in Movement.objects.filter(kind=Movement.Kind.SALE, created_at__gte=since)
+        .values("variant_id", "location_id")
+        .annotate(units=Sum("on_hand_delta"))
+    }
+    offers = {}
+    for offer in SupplierVariant.objects.select_related("supplier").order_by("-is_preferred", "cost"):
+        offers.setdefault(offer.variant_id, offer)
+    ReorderSuggestion.objects.all().delete()
+    suggestions = []
+    for item in StockItem.objects.all():
+        velocity = Decimal(sold.get((item.variant_id, item.location_id), 0)) / VELOCITY_WINDOW_DAYS
+        available = item.on_hand - item.reserved
+        cover = (Decimal(available) / velocity).quantize(Decimal("0.1")) if velocity > 0 else None
+        offer = offers.get(item.variant_id)
+        lead = offer.supplier.lead_time_days if offer else 7
+        needed = math.ceil(velocity * (lead + COVER_TARGET_DAYS)) - available - item.in_transit
+        if item.reorder_point and available <= item.reorder_point:
+            needed = max(needed, item.reorder_quantity)
+        if needed <= 0:
+            continue
+        if offer and offer.minimum_order_quantity > 1:
+            needed = math.ceil(needed / offer.minimum_order_quantity) * offer.minimum_order_quantity
+        suggestions.append(
+            ReorderSuggestion(
+                stock_item=item,
+                supplier=offer.supplier if offer else None,
+                daily_velocity=velocity.quantize(Decimal("0.001")),
+                days_of_cover=cover,
+                suggested_quantity=needed,
+                computed_at=now,
+            )
+        )
+    ReorderSuggestion.objects.bulk_create(suggestions)
+    return len(suggestions)
+
+
+@transaction.atomic
+def purchase_orders_draft_from_suggestions() -> list[PurchaseOrder]:
+    """One draft purchase order per (supplier, location) from the current suggestions."""
+    grouped: dict[tuple[int, int], list[ReorderSuggestion]] = {}
+    for suggestion in ReorderSuggestion.objects.select_related("stock_item", "supplier").filter(
+        supplier__isnull=False
+    ):
+        grouped.setdefault((suggestion.supplier_id, suggestion.stock_item.location_id), []).append(suggestion)
+    orders = []
+    for (supplier_id, location_id), rows in sorted(grouped.items()):
+        costs = dict(SupplierVariant.objects.filter(supplier_id=supplier_id).values_list("variant_id", "cost"))
+        orders.append(
+            purchase_order_create(
+                supplier=rows[0].supplier,
+                location=Location.objects.get(pk=location_id),
+                lines=[(r.stock_item.variant, r.suggested_quantity, costs.get(r.stock_item.variant_id)) for r in rows],
+                reference="suggested",
+            )
+        )
+    return orders

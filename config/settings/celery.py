@@ -32,4 +32,12 @@ PERIODIC_TENANT_TASKS = {
         "task": "core.idempotency_keys_purge",
         "crontab": {"minute": "17"},
     },
+    "stock-reservations-expire": {
+        "task": "stock.reservations_expire",
+        "crontab": {"minute": "*"},
+    },
+    "stock-reorder-suggestions": {
+        "task": "stock.reorder_suggestions",
+        "crontab": {"minute": "30", "hour": "4"},
+    },
 }
