@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from apps.catalog.models import Category, Product, Variant
+from apps.core.api.serializers import CsvUploadSerializer  # noqa: F401 - re-exported for the views
 
 
 class VariantSerializer(serializers.ModelSerializer):

@@ -7,6 +7,7 @@ urlpatterns = [
     path("products/<int:product_id>", views.ProductDetailView.as_view(), name="product"),
     path("products/<int:product_id>/image", views.ProductImageView.as_view(), name="product-image"),
     path("variants", views.VariantListView.as_view(), name="variants"),
+    path("variants.csv", views.VariantCsvView.as_view(), name="variants-csv"),
     path("variants/<str:sku>", views.VariantDetailView.as_view(), name="variant"),
     path("variants/<str:sku>/price", views.VariantPriceView.as_view(), name="variant-price"),
 ]

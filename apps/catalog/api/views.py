@@ -1,6 +1,7 @@
 """Catalog API: browsing for everyone, the price for the caller, writes for owners."""
 
 from django.db import connection
+from django.http import HttpResponse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 from apps.accounts.policy import OWNERS, PUBLIC, principal_of
 from apps.catalog import selectors, services
 from apps.catalog.api import serializers as s
+from apps.catalog.csv_io import COLUMNS, variants_export_csv, variants_import_csv
 from apps.catalog.models import Product, Variant
 from apps.catalog.validators import validate_image
 from apps.core.errors import InvalidInput, NotFound
@@ -256,3 +258,46 @@ class VariantDetailView(GenericAPIView):
     def delete(self, request: Request, sku: str) -> Response:
         services.variant_archive(variant=self._variant(sku))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VariantCsvView(GenericAPIView):
+    access_policy = CATALOG_EDITORS
+    parser_classes = [MultiPartParser]
+    serializer_class = s.CsvUploadSerializer
+
+    @extend_schema(
+        operation_id="variants_export_csv",
+        summary="Export the catalog as CSV",
+        description="One row per variant (archived ones included, marked).",
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+        tags=["catalog"],
+    )
+    def get(self, request: Request) -> HttpResponse:
+        response = HttpResponse(variants_export_csv(Variant.objects.all()), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="catalog.csv"'
+        return response
+
+    @extend_schema(
+        operation_id="variants_import_csv",
+        summary="Import the catalog from CSV",
+        description="Creates or updates variants by SKU (columns: " + ", ".join(COLUMNS) + "). "
+        "All rows or none; bad rows are reported under `details.rows.<line>`.",
+        request={"multipart/form-data": s.CsvUploadSerializer},
+        responses={200: OpenApiTypes.OBJECT},
+        tags=["catalog"],
+    )
+    def post(self, request: Request) -> Response:
+        upload = request.FILES.get("file")
+        if upload is None or upload.size > 5 * 1024 * 1024:
+            raise InvalidInput(
+                "Attach a CSV file of at most 5 MB as `file`.",
+                code="validation_error",
+                details={"file": ["Required, at most 5 MB."]},
+            )
+        try:
+            text = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(
+                "The file must be UTF-8 CSV.", code="validation_error", details={"file": ["Not UTF-8."]}
+            ) from exc
+        return Response(variants_import_csv(text))

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from apps.core.api.serializers import CsvUploadSerializer  # noqa: F401 - re-exported for the views
 from apps.stock.models import Location, Lot, LotStock, Movement, RestockAlert, StockItem
 
 
@@ -174,4 +175,99 @@ class AlertSerializer(serializers.ModelSerializer):
         fields = ["id", "sku", "location", "available", "available_at_open", "reorder_point", "opened_at"]
 
     def get_available(self, obj: RestockAlert) -> int:
+        return obj.stock_item.available
+
+
+class TransferLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    batch_number = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+
+
+class TransferInputSerializer(serializers.Serializer):
+    from_location_id = serializers.IntegerField()
+    to_location_id = serializers.IntegerField()
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    lines = TransferLineInputSerializer(many=True, min_length=1, max_length=500)
+
+
+class TransferLineSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sku = serializers.CharField(source="variant.sku")
+    batch_number = serializers.CharField(source="lot.batch_number", default=None)
+    quantity = serializers.IntegerField()
+    received_quantity = serializers.IntegerField()
+
+
+class TransferSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    from_location = serializers.CharField(source="from_location.code")
+    to_location = serializers.CharField(source="to_location.code")
+    status = serializers.CharField()
+    note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    shipped_at = serializers.DateTimeField()
+    received_at = serializers.DateTimeField()
+    lines = TransferLineSerializer(many=True)
+
+
+class ReceiveLineSerializer(serializers.Serializer):
+    line_id = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=0, max_value=1_000_000)
+    batch_number = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    production_date = serializers.DateField(required=False, allow_null=True, default=None)
+    expiry_date = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class ReceiveSerializer(serializers.Serializer):
+    lines = ReceiveLineSerializer(many=True, min_length=1, max_length=500)
+
+
+class PurchaseOrderLineSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sku = serializers.CharField(source="variant.sku")
+    quantity = serializers.IntegerField()
+    received_quantity = serializers.IntegerField()
+    unit_cost = serializers.DecimalField(max_digits=12, decimal_places=4, allow_null=True)
+
+
+class PurchaseOrderSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    supplier = serializers.CharField(source="supplier.name")
+    location = serializers.CharField(source="location.code")
+    status = serializers.CharField()
+    reference = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    sent_at = serializers.DateTimeField()
+    received_at = serializers.DateTimeField()
+    lines = PurchaseOrderLineSerializer(many=True)
+
+
+class PurchaseOrderLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    unit_cost = serializers.DecimalField(
+        max_digits=12, decimal_places=4, required=False, allow_null=True, default=None, min_value=0
+    )
+
+
+class PurchaseOrderInputSerializer(serializers.Serializer):
+    supplier_id = serializers.IntegerField()
+    location_id = serializers.IntegerField()
+    reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    lines = PurchaseOrderLineInputSerializer(many=True, min_length=1, max_length=500)
+
+
+class SuggestionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sku = serializers.CharField(source="stock_item.variant.sku")
+    location = serializers.CharField(source="stock_item.location.code")
+    supplier = serializers.CharField(source="supplier.name", default=None)
+    available = serializers.SerializerMethodField()
+    daily_velocity = serializers.DecimalField(max_digits=12, decimal_places=3)
+    days_of_cover = serializers.DecimalField(max_digits=12, decimal_places=1, allow_null=True)
+    suggested_quantity = serializers.IntegerField()
+    computed_at = serializers.DateTimeField()
+
+    def get_available(self, obj) -> int:  # noqa: ANN001
         return obj.stock_item.available

@@ -6,6 +6,7 @@ urlpatterns = [
     path("locations", views.LocationListView.as_view(), name="locations"),
     path("locations/<int:location_id>/inventory", views.LocationInventoryView.as_view(), name="location-inventory"),
     path("locations/<int:location_id>/restock", views.RestockView.as_view(), name="location-restock"),
+    path("locations/<int:location_id>/inventory.csv", views.InventoryCsvView.as_view(), name="location-inventory-csv"),
     path("locations/<int:location_id>/adjustments", views.AdjustmentView.as_view(), name="location-adjust"),
     path("locations/<int:location_id>/counts", views.CountView.as_view(), name="location-count"),
     path("inventory/<str:sku>", views.InventoryBySkuView.as_view(), name="inventory-sku"),
@@ -19,4 +20,18 @@ urlpatterns = [
     path("lots", views.LotListView.as_view(), name="lots"),
     path("lots/<int:lot_id>/recall", views.LotRecallView.as_view(), name="lot-recall"),
     path("stock-alerts", views.AlertListView.as_view(), name="stock-alerts"),
+    path("transfers", views.TransferListView.as_view(), name="transfers"),
+    path("transfers/<int:transfer_id>/ship", views.TransferShipView.as_view(), name="transfer-ship"),
+    path("transfers/<int:transfer_id>/receive", views.TransferReceiveView.as_view(), name="transfer-receive"),
+    path("purchase-orders", views.PurchaseOrderListView.as_view(), name="purchase-orders"),
+    path("purchase-orders/<int:order_id>/send", views.PurchaseOrderSendView.as_view(), name="purchase-order-send"),
+    path(
+        "purchase-orders/<int:order_id>/receive",
+        views.PurchaseOrderReceiveView.as_view(),
+        name="purchase-order-receive",
+    ),
+    path("reorder-suggestions", views.SuggestionListView.as_view(), name="reorder-suggestions"),
+    path(
+        "reorder-suggestions/draft-orders", views.SuggestionDraftOrdersView.as_view(), name="reorder-suggestions-draft"
+    ),
 ]

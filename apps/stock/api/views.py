@@ -6,22 +6,36 @@ Staff see the locations their role allows (store managers: their own); partner k
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.http import HttpResponse
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.policy import ALL_STAFF, Access, principal_of
-from apps.catalog.models import Variant
+from apps.catalog.models import Supplier, Variant
 from apps.core.errors import InvalidInput, NotFound
 from apps.stock import selectors, services
 from apps.stock.api import serializers as s
-from apps.stock.models import Location, Lot, Movement, Reservation, StockItem
+from apps.stock.models import (
+    Location,
+    Lot,
+    Movement,
+    PurchaseOrder,
+    ReorderSuggestion,
+    Reservation,
+    StockItem,
+    Transfer,
+)
 
 STOCK_READERS = Access(staff_roles=ALL_STAFF, api_key_scope="inventory:read")
 STOCK_WRITERS = Access(staff_roles=ALL_STAFF, api_key_scope="inventory:write")
@@ -388,3 +402,300 @@ class AlertListView(GenericAPIView):
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(selectors.alert_list(locations=_locations(request)))
         return self.get_paginated_response(s.AlertSerializer(page, many=True).data)
+
+
+class InventoryCsvView(GenericAPIView):
+    access_policy = {"GET": STOCK_READERS, "POST": STOCK_WRITERS}
+    queryset = Location.objects.none()
+    parser_classes = [MultiPartParser]
+    serializer_class = s.CsvUploadSerializer
+
+    @extend_schema(
+        operation_id="locations_inventory_export_csv",
+        summary="Export stock levels as CSV",
+        description="One row per variant at this location, by state.",
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+        tags=["stock"],
+    )
+    def get(self, request: Request, location_id: int) -> HttpResponse:
+        location = _location(request, location_id)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(
+            [
+                "sku",
+                "on_hand",
+                "reserved",
+                "available",
+                "damaged",
+                "returned",
+                "in_transit",
+                "reorder_point",
+                "reorder_quantity",
+            ]
+        )
+        for item in selectors.stock_item_list(locations=Location.objects.filter(pk=location.pk)):
+            writer.writerow(
+                [
+                    item.variant.sku,
+                    item.on_hand,
+                    item.reserved,
+                    item.available,
+                    item.damaged,
+                    item.returned,
+                    item.in_transit,
+                    item.reorder_point,
+                    item.reorder_quantity,
+                ]
+            )
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="stock-{location.code}.csv"'
+        return response
+
+    @extend_schema(
+        operation_id="locations_restock_csv",
+        summary="Restock from a CSV file",
+        description="Columns: sku, quantity, batch_number, production_date, expiry_date. All rows or "
+        "none, like the JSON restock.",
+        request={"multipart/form-data": s.CsvUploadSerializer},
+        responses={201: s.StockItemSerializer(many=True)},
+        tags=["stock"],
+    )
+    def post(self, request: Request, location_id: int) -> Response:
+        location = _location(request, location_id)
+        upload = request.FILES.get("file")
+        if upload is None or upload.size > 5 * 1024 * 1024:
+            raise InvalidInput(
+                "Attach a CSV file of at most 5 MB as `file`.",
+                code="validation_error",
+                details={"file": ["Required, at most 5 MB."]},
+            )
+        try:
+            rows = list(csv.DictReader(io.StringIO(upload.read().decode("utf-8-sig"))))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise InvalidInput(
+                "The file must be UTF-8 CSV.", code="validation_error", details={"file": ["Not a UTF-8 CSV file."]}
+            ) from exc
+        states = services.stock_bulk_restock(location=location, lines=rows, reference=f"csv:{upload.name}"[:100])
+        items = selectors.stock_item_list(locations=Location.objects.filter(pk=location.pk)).filter(
+            pk__in=[state.id for state in states]
+        )
+        return Response(s.StockItemSerializer(items, many=True).data, status=status.HTTP_201_CREATED)
+
+
+PURCHASERS = Access(staff_roles=frozenset({"owner", "warehouse"}))
+MOVERS = Access(staff_roles=ALL_STAFF, api_key_scope="inventory:write")
+
+
+def _transfers(request: Request) -> QuerySet[Transfer]:
+    visible = _locations(request)
+    return (
+        Transfer.objects.filter(Q(from_location__in=visible) | Q(to_location__in=visible))
+        .select_related("from_location", "to_location")
+        .prefetch_related("lines__variant", "lines__lot")
+        .distinct()
+    )
+
+
+class TransferListView(GenericAPIView):
+    access_policy = {"GET": STOCK_READERS, "POST": MOVERS}
+    serializer_class = s.TransferSerializer
+    filterset_fields = ["status"]
+    ordering = ["-id"]
+
+    @extend_schema(
+        operation_id="transfers_list", summary="Transfers", description="Between visible locations.", tags=["stock"]
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(_transfers(request)))
+        return self.get_paginated_response(s.TransferSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="transfers_create",
+        summary="Draft a transfer",
+        description="Lines by SKU (and batch for lot-tracked variants).",
+        request=s.TransferInputSerializer,
+        responses={201: s.TransferSerializer},
+        tags=["stock"],
+    )
+    def post(self, request: Request) -> Response:
+        data = s.TransferInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        source = _location(request, data.validated_data["from_location_id"])
+        target = _location(request, data.validated_data["to_location_id"])
+        lines = []
+        for line in data.validated_data["lines"]:
+            variant = _variant(line["sku"])
+            lines.append((variant, _lot(variant, line["batch_number"]), line["quantity"]))
+        transfer = services.transfer_create(
+            from_location=source, to_location=target, lines=lines, note=data.validated_data["note"]
+        )
+        return Response(
+            s.TransferSerializer(_transfers(request).get(pk=transfer.pk)).data, status=status.HTTP_201_CREATED
+        )
+
+
+class _TransferAction(GenericAPIView):
+    access_policy = MOVERS
+    serializer_class = s.TransferSerializer
+
+    def _transfer(self, request: Request, transfer_id: int) -> Transfer:
+        transfer = _transfers(request).filter(pk=transfer_id).first()
+        if transfer is None:
+            raise NotFound("No such transfer.")
+        return transfer
+
+
+class TransferShipView(_TransferAction):
+    @extend_schema(
+        operation_id="transfers_ship",
+        summary="Ship a transfer",
+        description="Units leave the source and are in transit to the destination.",
+        request=None,
+        tags=["stock"],
+    )
+    def post(self, request: Request, transfer_id: int) -> Response:
+        services.transfer_ship(transfer=self._transfer(request, transfer_id))
+        return Response(s.TransferSerializer(self._transfer(request, transfer_id)).data)
+
+
+class TransferReceiveView(_TransferAction):
+    @extend_schema(
+        operation_id="transfers_receive",
+        summary="Receive a transfer (all or part)",
+        description="Units per line; whatever is not received stays in transit.",
+        request=s.ReceiveSerializer,
+        tags=["stock"],
+    )
+    def post(self, request: Request, transfer_id: int) -> Response:
+        transfer = self._transfer(request, transfer_id)
+        data = s.ReceiveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        received = {line["line_id"]: line["quantity"] for line in data.validated_data["lines"]}
+        services.transfer_receive(transfer=transfer, received=received)
+        return Response(s.TransferSerializer(self._transfer(request, transfer_id)).data)
+
+
+def _orders() -> QuerySet[PurchaseOrder]:
+    return PurchaseOrder.objects.select_related("supplier", "location").prefetch_related("lines__variant")
+
+
+class PurchaseOrderListView(GenericAPIView):
+    access_policy = PURCHASERS
+    serializer_class = s.PurchaseOrderSerializer
+    filterset_fields = ["status", "supplier", "location"]
+    ordering = ["-id"]
+
+    @extend_schema(
+        operation_id="purchase_orders_list", summary="Purchase orders", description="Newest first.", tags=["stock"]
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(_orders()))
+        return self.get_paginated_response(s.PurchaseOrderSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="purchase_orders_create",
+        summary="Draft a purchase order",
+        description="Lines by SKU.",
+        request=s.PurchaseOrderInputSerializer,
+        responses={201: s.PurchaseOrderSerializer},
+        tags=["stock"],
+    )
+    def post(self, request: Request) -> Response:
+        data = s.PurchaseOrderInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        supplier = Supplier.objects.filter(pk=data.validated_data["supplier_id"]).first()
+        if supplier is None:
+            raise InvalidInput("Unknown supplier.", code="validation_error", details={"supplier_id": ["Unknown."]})
+        location = _location(request, data.validated_data["location_id"])
+        lines = [(_variant(ln["sku"]), ln["quantity"], ln["unit_cost"]) for ln in data.validated_data["lines"]]
+        order = services.purchase_order_create(
+            supplier=supplier, location=location, lines=lines, reference=data.validated_data["reference"]
+        )
+        return Response(s.PurchaseOrderSerializer(_orders().get(pk=order.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class _OrderAction(GenericAPIView):
+    access_policy = PURCHASERS
+    serializer_class = s.PurchaseOrderSerializer
+
+    def _order(self, order_id: int) -> PurchaseOrder:
+        order = _orders().filter(pk=order_id).first()
+        if order is None:
+            raise NotFound("No such purchase order.")
+        return order
+
+
+class PurchaseOrderSendView(_OrderAction):
+    @extend_schema(
+        operation_id="purchase_orders_send",
+        summary="Mark a purchase order sent",
+        description="Draft to sent.",
+        request=None,
+        tags=["stock"],
+    )
+    def post(self, request: Request, order_id: int) -> Response:
+        services.purchase_order_send(order=self._order(order_id))
+        return Response(s.PurchaseOrderSerializer(self._order(order_id)).data)
+
+
+class PurchaseOrderReceiveView(_OrderAction):
+    @extend_schema(
+        operation_id="purchase_orders_receive",
+        summary="Receive a purchase order (all or part)",
+        description="Creates lots (batch, expiry) and receipt movements.",
+        request=s.ReceiveSerializer,
+        tags=["stock"],
+    )
+    def post(self, request: Request, order_id: int) -> Response:
+        order = self._order(order_id)
+        data = s.ReceiveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        receipts = [
+            services.PurchaseReceipt(
+                ln["line_id"], ln["quantity"], ln["batch_number"], ln["production_date"], ln["expiry_date"]
+            )
+            for ln in data.validated_data["lines"]
+        ]
+        services.purchase_order_receive(order=order, receipts=receipts)
+        return Response(s.PurchaseOrderSerializer(self._order(order_id)).data)
+
+
+class SuggestionListView(GenericAPIView):
+    access_policy = Access(staff_roles=frozenset({"owner", "warehouse", "store_manager"}))
+    serializer_class = s.SuggestionSerializer
+
+    @extend_schema(
+        operation_id="reorder_suggestions_list",
+        summary="Reorder suggestions",
+        description="Computed daily: trailing-28-day velocity, days of cover, suggested quantity and "
+        "supplier, lowest cover first.",
+        tags=["stock"],
+    )
+    def get(self, request: Request) -> Response:
+        rows = ReorderSuggestion.objects.filter(stock_item__location__in=_locations(request)).select_related(
+            "stock_item__variant", "stock_item__location", "supplier"
+        )
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(s.SuggestionSerializer(page, many=True).data)
+
+
+class SuggestionDraftOrdersView(GenericAPIView):
+    access_policy = PURCHASERS
+    queryset = PurchaseOrder.objects.none()  # for the schema
+    serializer_class = s.PurchaseOrderSerializer
+
+    @extend_schema(
+        operation_id="reorder_suggestions_draft_orders",
+        summary="Draft purchase orders from suggestions",
+        description="One draft per supplier and location.",
+        request=None,
+        responses={201: s.PurchaseOrderSerializer(many=True)},
+        tags=["stock"],
+    )
+    def post(self, request: Request) -> Response:
+        orders = services.purchase_orders_draft_from_suggestions()
+        return Response(
+            s.PurchaseOrderSerializer(_orders().filter(pk__in=[o.pk for o in orders]), many=True).data,
+            status=status.HTTP_201_CREATED,
+        )
