@@ -82,6 +82,7 @@ def _worker(
         from django.db import connection
         from django_tenants.utils import tenant_context
 
+        from apps.catalog.models import Variant
         from apps.core.audit import system_actor
         from apps.stock.errors import InsufficientStock
         from apps.stock.models import Location
@@ -91,8 +92,6 @@ def _worker(
         rng = random.Random(seed)
         tenant = Tenant.objects.get(schema_name=schema_name)
         with tenant_context(tenant), system_actor(ACTOR):
-            from apps.catalog.models import Variant
-
             location = Location.objects.get(pk=location_id)
             variants = list(Variant.objects.filter(pk__in=variant_ids).order_by("pk"))
             ttl = timedelta(minutes=10)
@@ -415,7 +414,7 @@ def main() -> int:
         "--hot-stock",
         type=int,
         default=None,
-        help="units of the hot variant (default: workers * seconds * 25, small enough to sell out here)",
+        help="units of the hot variant (default: workers * seconds * 5, small enough to sell out on a small machine)",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="do not drop the bench tenant afterwards")
@@ -424,7 +423,7 @@ def main() -> int:
         parser.error(f"--workers must be between 1 and {MAX_WORKERS}")
     if args.variants < 1 or args.stock < 2:
         parser.error("--variants must be >= 1 and --stock >= 2")
-    hot_stock = args.hot_stock if args.hot_stock is not None else int(args.workers * args.seconds * 25)
+    hot_stock = args.hot_stock if args.hot_stock is not None else int(args.workers * args.seconds * 5)
 
     _django_setup()
     from django.db import connection
