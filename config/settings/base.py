@@ -179,6 +179,7 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "stock.Movement",
     "stock.LotStock",
     "stock.ReservationLine",
+    "stock.Reservation",
     "auth.Permission",
 )
 AUDITLOG_MASK_TRACKING_FIELDS = ("password",)

@@ -48,6 +48,10 @@ class Command(BaseCommand):
                 User.objects.create_superuser(OPERATOR_EMAIL, OPERATOR_PASSWORD)
             with tenant_context(tenant):
                 self._seed_users()
+                from apps.stock.demo import seed_catalog_and_stock
+
+                if seed_catalog_and_stock():
+                    self.stdout.write("Seeded the demo catalog, two stores, a warehouse, lots and stock.")
         port = options["port"]
         base = f"http://{tenant.get_primary_domain()}:{port}"
         lines = [
