@@ -5,7 +5,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from apps.core.views import api_not_found, health_live, health_ready, metrics
+from apps.core.views import api_not_found, health_live, health_ready
 
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -26,7 +26,6 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("health/live", health_live, name="health-live"),
     path("health/ready", health_ready, name="health-ready"),
-    path("metrics", metrics, name="metrics"),
     *api_fallback,
 ]
 

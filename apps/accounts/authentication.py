@@ -4,6 +4,7 @@ while its session lives) and `Authorization: ApiKey <key>` (or `X-API-Key`) for 
 from __future__ import annotations
 
 import hmac
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -35,7 +36,7 @@ class SessionTokenAuthentication(BaseAuthentication):
             # Signed by us, but for another business: never valid here.
             raise TokenRejected("The access token is invalid or expired.", "token_invalid")
         session = AuthSession.objects.select_related("user").filter(pk=token.get("sid")).first()
-        if session is None or not session.is_active or not session.user.is_active:
+        if session is None or not session.is_active or not _still_fits(session):
             raise TokenRejected("This session has ended. Sign in again.", "session_revoked")
         now = timezone.now()
         if now - session.last_used_at > timedelta(seconds=settings.AUTH_SESSION_TOUCH_SECONDS):
@@ -44,6 +45,18 @@ class SessionTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
+
+
+def _still_fits(session: AuthSession) -> bool:
+    """A session is for one kind of user: if the user was deactivated, demoted from staff or
+    changed kind since signing in, its tokens stop working at once."""
+    user = session.user
+    if not user.is_active or user.kind != session.session_type:
+        return False
+    return user.is_staff if session.session_type == "staff" else True
+
+
+_KEY_FORMAT = re.compile(r"^fnb_([0-9a-f]{12})_[A-Za-z0-9_-]{20,64}$")
 
 
 class PartnerUser:
@@ -78,8 +91,8 @@ class ApiKeyAuthentication(BaseAuthentication):
             return None
         from apps.accounts.services import api_key_hash
 
-        pieces = plain.split("_")
-        key = ApiKey.objects.filter(prefix=pieces[1]).first() if len(pieces) >= 3 and pieces[0] == "fnb" else None
+        match = _KEY_FORMAT.match(plain)
+        key = ApiKey.objects.filter(prefix=match.group(1)).first() if match else None
         if key is None or not hmac.compare_digest(key.key_hash, api_key_hash(plain)):
             raise TokenRejected("The API key is invalid.", "api_key_invalid")
         if not key.is_active:

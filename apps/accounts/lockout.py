@@ -7,12 +7,15 @@ address is locked for that long, even for the right password; a success resets t
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.http import HttpRequest
+
+logger = logging.getLogger(__name__)
 
 
 def _key(email: str) -> str:
@@ -24,18 +27,26 @@ def _lock_key(email: str) -> str:
 
 
 def login_is_locked(email: str) -> bool:
-    return cache.get(_lock_key(email)) is not None
+    try:
+        return cache.get(_lock_key(email)) is not None
+    except Exception:  # Redis down: sign-in keeps working (logged), like the rate limiter
+        logger.warning("Lockout check unavailable (cache error); sign-in let through")
+        return False
 
 
 def login_failure_record(email: str) -> int:
     """Count a failure; the one that reaches the limit locks the address for the full period."""
     key = _key(email)
-    cache.add(key, 0, timeout=settings.LOGIN_LOCKOUT_SECONDS)
     try:
-        failures = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=settings.LOGIN_LOCKOUT_SECONDS)
-        failures = 1
+        cache.add(key, 0, timeout=settings.LOGIN_LOCKOUT_SECONDS)
+        try:
+            failures = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=settings.LOGIN_LOCKOUT_SECONDS)
+            failures = 1
+    except Exception:
+        logger.warning("Lockout counter unavailable (cache error)")
+        return 0
     if failures >= settings.LOGIN_LOCKOUT_ATTEMPTS:
         cache.set(_lock_key(email), 1, timeout=settings.LOGIN_LOCKOUT_SECONDS)
         cache.delete(key)
@@ -43,7 +54,10 @@ def login_failure_record(email: str) -> int:
 
 
 def login_failures_clear(email: str) -> None:
-    cache.delete_many([_key(email), _lock_key(email)])
+    try:
+        cache.delete_many([_key(email), _lock_key(email)])
+    except Exception:
+        logger.warning("Lockout counter unavailable (cache error)")
 
 
 class LockoutModelBackend(ModelBackend):

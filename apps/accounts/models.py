@@ -14,6 +14,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 
 class UserKind(models.TextChoices):
@@ -81,6 +82,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         max_length=128, null=True, blank=True, unique=True, help_text="Guests: the device they were created on."
     )
     is_staff = models.BooleanField(default=False, help_text="Can sign in to this business's admin.")
+    session_epoch = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Bumped to end every browser (admin) session of the user."
+    )
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
 
@@ -100,6 +104,16 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_full_name(self) -> str:
         return self.full_name or (self.email or "")
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        # Django checks this on every request of a cookie session: bumping session_epoch (sign out
+        # everywhere, staff revocation, deletion) ends the user's admin sessions too.
+        return salted_hmac(
+            "apps.accounts.User.session_auth_hash",
+            f"{self.password}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     def get_short_name(self) -> str:
         return self.get_full_name()

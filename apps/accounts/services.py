@@ -11,8 +11,8 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
@@ -21,10 +21,16 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.errors import AccountLocked, EmailTaken, InvalidCredentials, TokenRejected
-from apps.accounts.lockout import login_failures_clear
+from apps.accounts.lockout import login_failure_record, login_failures_clear, login_is_locked
 from apps.accounts.models import ApiKey, AuthSession, User, UserKind, WholesaleAccount
 from apps.accounts.tokens import TokenPair, token_pair_issue
 from apps.core.errors import InvalidInput
+
+
+def _session_fits(session: AuthSession) -> bool:
+    from apps.accounts.authentication import _still_fits
+
+    return _still_fits(session)
 
 
 def _refresh_lifetime() -> timedelta:
@@ -65,7 +71,7 @@ def session_refresh(*, raw_refresh: str) -> TokenPair:
     revoked = False
     with transaction.atomic():
         session = AuthSession.objects.select_for_update().select_related("user").filter(pk=token.get("sid")).first()
-        if session is None or not session.is_active or not session.user.is_active:
+        if session is None or not session.is_active or not _session_fits(session):
             raise TokenRejected("This session has ended. Sign in again.", "session_revoked")
         if token.get("jti") != session.refresh_jti:
             session.revoked_at = timezone.now()
@@ -96,6 +102,8 @@ def session_revoke(*, session: AuthSession, reason: str = "logout") -> None:
 
 
 def sessions_revoke_all(*, user: User, reason: str = "logout_all") -> int:
+    """End every token session and every browser (admin) session of the user."""
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
     return AuthSession.objects.filter(user=user, revoked_at__isnull=True).update(
         revoked_at=timezone.now(), revoked_reason=reason[:64]
     )
@@ -156,9 +164,12 @@ def retail_user_register(
 
 @transaction.atomic
 def guest_start(*, device_id: str, device_name: str = "") -> tuple[User, TokenPair]:
-    """A guest session for a device, without credentials. The same device gets the same guest."""
-    user, _ = User.objects.get_or_create(device_id=device_id, kind=UserKind.GUEST, defaults={"email": None})
+    """A new guest for a device, without credentials. The device id is only a label: presenting it
+    again does not return an existing guest (it is no secret); a guest keeps its session through
+    its refresh token, 30 days from its last use."""
+    user = User(kind=UserKind.GUEST, email=None, device_id=None, full_name="")
     user.set_unusable_password()
+    user.save()
     return user, session_start(user=user, device_name=device_name)
 
 
@@ -178,7 +189,11 @@ def guest_upgrade(
     user.device_id = None
     _check_password(password, user)
     user.set_password(password)
-    user.save(update_fields=["kind", "email", "full_name", "device_id", "password"])
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["kind", "email", "full_name", "device_id", "password"])
+    except IntegrityError as exc:
+        raise EmailTaken(details={"email": ["Already registered."]}) from exc
     sessions_revoke_all(user=user, reason="guest_upgraded")
     return user, session_start(user=user, device_name=device_name)
 
@@ -270,7 +285,11 @@ def wholesale_apply(
     account = WholesaleAccount.objects.create(name=business_name, tax_id=tax_id, billing_address=billing_address)
     buyer.wholesale_account = account
     buyer.set_password(password)
-    buyer.save()
+    try:
+        with transaction.atomic():
+            buyer.save()
+    except IntegrityError as exc:  # a concurrent application with the same address
+        raise EmailTaken(details={"email": ["Already registered."]}) from exc
     return buyer, session_start(user=buyer, device_name=device_name)
 
 
@@ -288,8 +307,16 @@ def wholesale_account_approve(*, account: WholesaleAccount, price_list_group: st
 @transaction.atomic
 def password_change(*, user: User, current_password: str, new_password: str, keep_session: AuthSession | None) -> None:
     """Change the password and end every other session (a stolen device loses access)."""
+    if login_is_locked(user.email or ""):
+        raise AccountLocked(
+            details={"retry_after": settings.LOGIN_LOCKOUT_SECONDS},
+            headers={"Retry-After": str(settings.LOGIN_LOCKOUT_SECONDS)},
+        )
     if not user.check_password(current_password):
-        raise InvalidCredentials("The current password is wrong.", details={"current_password": ["Wrong password."]})
+        login_failure_record(user.email or "")
+        raise InvalidInput(
+            "The current password is wrong.", code="wrong_password", details={"current_password": ["Wrong password."]}
+        )
     _check_password(new_password, user)
     user.set_password(new_password)
     user.save(update_fields=["password"])
@@ -308,15 +335,9 @@ def password_reset_request(*, email: str, host: str, scheme: str = "https") -> N
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     link = f"{scheme}://{host}/reset-password?uid={uid}&token={token}"
-    transaction.on_commit(
-        lambda: send_mail(
-            "Reset your password",
-            f"Someone asked to reset the password of {user.email}.\n\nOpen {link} to choose a new one. "
-            "If it was not you, ignore this message.",
-            None,
-            [user.email],
-        )
-    )
+    from apps.accounts.tasks import password_reset_email_send_task
+
+    transaction.on_commit(lambda: password_reset_email_send_task.delay(user.pk, link))
 
 
 @transaction.atomic
@@ -371,6 +392,12 @@ def user_delete(*, user: User) -> None:
     """Delete an account by anonymizing it: personal fields are cleared, the row stays so orders,
     ledgers and points keep pointing at it."""
     sessions_revoke_all(user=user, reason="account_deleted")
+    from auditlog.models import LogEntry
+
+    # Even masked, the old entries describe the person: keep that they happened, not what they held.
+    LogEntry.objects.get_for_object(user).update(
+        changes=None, changes_text="", serialized_data=None, object_repr=f"deleted user {user.pk}"
+    )
     user.email = None
     user.full_name = ""
     user.phone = ""

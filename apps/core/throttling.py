@@ -84,12 +84,16 @@ class _PlanThrottle(BaseThrottle):
             return True
         limit, period = parse_rate(rate)
         key = f"rl:{tenant.schema_name}:{self.scope}:{self.ident(request)}:{period}"
+        if self.scope == "tenant" and getattr(request._request, "_rate_limited", False):
+            return True  # already refused for its caller: it must not use up everyone's budget
         try:
             wait = sliding_window_hit(key, limit, period)
         except redis.RedisError:
             logger.warning("Rate limiter unavailable (Redis error); request let through")
             return True
         self._wait = wait or None
+        if wait:
+            request._request._rate_limited = True
         return wait == 0
 
     def wait(self) -> float | None:

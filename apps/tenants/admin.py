@@ -27,6 +27,20 @@ class TenantCreationForm(forms.ModelForm):
         model = Tenant
         fields = ["name", "schema_name", "plan", "currency", "timezone"]
 
+    def clean(self) -> dict:
+        data = super().clean()
+        try:
+            services.tenant_validate(
+                schema_name=data.get("schema_name") or "",
+                domain=data.get("domain") or services.default_domain_for(data.get("schema_name") or "x"),
+            )
+        except ApplicationError as exc:
+            for field, messages_ in (exc.details or {}).items():
+                self.add_error(field if field in self.fields else None, messages_)
+            if not exc.details:
+                raise forms.ValidationError(exc.message) from exc
+        return data
+
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
+# Rows of these tables describe the base schema's own history, not a new tenant's.
+_NOT_COPIED = {"auditlog_logentry", "django_session", "django_admin_log"}
+
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
@@ -112,8 +115,9 @@ def _clone(base: str, new: str) -> None:
     statements += [
         f"ALTER TABLE {n}.{_q(t)} ADD CONSTRAINT {_q(name)} {definition}" for t, name, definition in plan.foreign_keys
     ]
-    statements += [f"INSERT INTO {n}.{_q(t)} SELECT * FROM {b}.{_q(t)}" for t in plan.tables_with_rows]
-    with_rows = set(plan.tables_with_rows)
+    copied = [t for t in plan.tables_with_rows if t not in _NOT_COPIED]
+    statements += [f"INSERT INTO {n}.{_q(t)} SELECT * FROM {b}.{_q(t)}" for t in copied]
+    with_rows = set(copied)
     statements += [
         f"SELECT setval(pg_get_serial_sequence('{n}.{_q(t)}', '{c}'), (SELECT max({_q(c)}) FROM {n}.{_q(t)}))"
         for t, c in plan.identities

@@ -57,6 +57,7 @@ class TenantMiddleware(TenantMainMiddleware):
 
         if tenant is None:
             if hostname == public_domain or request.path.startswith(_ALWAYS_SERVED):
+                # (/metrics is only routed on the public URLs: never on a tenant's hostname.)
                 request.tenant = FakeTenant(connection.schema_name)  # the public schema
                 self.setup_url_routing(request, force_public=True)
                 return None
@@ -67,6 +68,8 @@ class TenantMiddleware(TenantMainMiddleware):
                 {"host": hostname},
             )
 
+        if request.path == "/metrics":  # platform-wide numbers are not a tenant's business
+            return error_response("not_found", "Not found.", 404, {"path": request.path})
         tenant.domain_url = hostname
         request.tenant = tenant
         if not tenant.is_active and not request.path.startswith(_ALWAYS_SERVED):

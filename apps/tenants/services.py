@@ -31,6 +31,13 @@ def _validate_schema_name(schema_name: str) -> None:
         raise InvalidTenant(f"{schema_name!r} is reserved.", details={"schema_name": ["Reserved name."]})
 
 
+def tenant_validate(*, schema_name: str, domain: str) -> None:
+    """The checks a new tenant must pass that a model form cannot see (reserved names, domains)."""
+    _validate_schema_name(schema_name)
+    if Domain.objects.filter(domain=domain.lower()).exists():
+        raise InvalidTenant(f"The domain {domain!r} is already in use.", details={"domain": ["Already in use."]})
+
+
 def default_domain_for(schema_name: str) -> str:
     return f"{schema_name.replace('_', '-')}.{settings.TENANT_DOMAIN_SUFFIX}"
 

@@ -182,8 +182,10 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "stock.Reservation",
     "auth.Permission",
 )
-AUDITLOG_MASK_TRACKING_FIELDS = ("password",)
-AUDITLOG_EXCLUDE_TRACKING_FIELDS = ("last_login",)
+# Personal data never enters the audit log in clear (a deleted account must not live on there);
+# password hashes not at all.
+AUDITLOG_MASK_TRACKING_FIELDS = ("email", "phone", "full_name", "birthday", "device_id")
+AUDITLOG_EXCLUDE_TRACKING_FIELDS = ("last_login", "password")
 
 AUTHENTICATION_BACKENDS = ["apps.accounts.lockout.LockoutModelBackend"]
 # Sign-in, sign-up and token refresh: per client address, on top of the plan limits.

@@ -8,9 +8,10 @@ REST_FRAMEWORK = {
     ],
     # Every view declares `access_policy` (apps.accounts.policy); none declared = nobody.
     "DEFAULT_PERMISSION_CLASSES": ["apps.accounts.policy.PolicyPermission"],
+    # Order matters: the caller's own budget first, the tenant-wide one only for allowed requests.
     "DEFAULT_THROTTLE_CLASSES": [
-        "apps.core.throttling.TenantPlanThrottle",
         "apps.core.throttling.PrincipalPlanThrottle",
+        "apps.core.throttling.TenantPlanThrottle",
     ],
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.DefaultPagination",
     "PAGE_SIZE": 50,
@@ -20,11 +21,11 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.SafeJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.errors.api_exception_handler",
     "DEFAULT_VERSIONING_CLASS": None,
-    "NUM_PROXIES": None,
+    "NUM_PROXIES": 0,  # X-Forwarded-For is ignored unless production sets NUM_PROXIES
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "COERCE_DECIMAL_TO_STRING": True,
 }

@@ -201,8 +201,9 @@ def test_a_guest_upgrades_in_place_keeping_its_identity(tenant_a, client_a):
     body = guest.json()
     assert body["user"]["kind"] == "guest" and body["user"]["email"] is None
     guest_id = body["user"]["id"]
+    # A device id is no secret: presenting it again makes a new guest, never someone else's.
     again = api(client_a, "post", "auth/guest", body={"device_id": "device-1234"}).json()
-    assert again["user"]["id"] == guest_id  # same device, same guest
+    assert again["user"]["id"] != guest_id
 
     upgraded = api(
         client_a,
@@ -271,3 +272,52 @@ def test_a_store_manager_signs_in_to_the_admin_and_sees_sessions_but_not_keys(te
     assert client.post("/admin/login/", {"username": "mgr@example.com", "password": PASSWORD}).status_code == 302
     assert client.get("/admin/accounts/authsession/").status_code == 200
     assert client.get("/admin/accounts/apikey/").status_code == 403
+
+
+def test_a_demoted_staff_members_tokens_stop_working(tenant_a, client_a):
+    from django.contrib.auth.models import Group
+
+    with tenant_context(tenant_a):
+        owner = User.objects.create_user("demote@example.com", PASSWORD, is_staff=True)
+        owner.groups.add(Group.objects.get(name="Owner"))
+    tokens = sign_in(client_a, email="demote@example.com")
+    assert api(client_a, "get", "api-keys", tokens["access"]).status_code == 200
+    with tenant_context(tenant_a):
+        User.objects.filter(pk=owner.pk).update(is_staff=False, kind="retail")
+    response = api(client_a, "get", "api-keys", tokens["access"])
+    assert response.status_code == 401 and error_code(response) == "session_revoked"
+    assert api(client_a, "post", "auth/refresh", body={"refresh": tokens["refresh"]}).status_code == 401
+
+
+def test_sign_out_everywhere_also_ends_admin_browser_sessions(tenant_a):
+    with tenant_context(tenant_a):
+        owner = User.objects.create_superuser("browser@example.com", PASSWORD)
+    browser = Client(HTTP_HOST=TENANT_A.domain)
+    assert browser.post("/admin/login/", {"username": "browser@example.com", "password": PASSWORD}).status_code == 302
+    assert browser.get("/admin/").status_code == 200
+    app = Client(HTTP_HOST=TENANT_A.domain)
+    tokens = sign_in(app, email="browser@example.com")
+    assert api(app, "post", "auth/sign-out-everywhere", tokens["access"]).status_code == 204
+    assert browser.get("/admin/").status_code == 302  # back to the login page
+    assert owner
+
+
+@override_settings(LOGIN_LOCKOUT_ATTEMPTS=3)
+def test_guessing_the_current_password_on_change_is_locked_out(tenant_a, client_a):
+    tokens = register(client_a)["tokens"]
+    body = {"current_password": "wrong-Guess-1", "new_password": "Another-Sauce-9"}
+    codes = [
+        api(client_a, "post", "auth/password/change", tokens["access"], body).json()["error"]["code"] for _ in range(4)
+    ]
+    assert codes == ["wrong_password", "wrong_password", "wrong_password", "account_locked"]
+
+
+def test_deeply_nested_json_is_a_400_not_a_500(tenant_a, client_a):
+    response = client_a.post("/api/v1/auth/sign-in", "[" * 5000, content_type="application/json")
+    assert response.status_code == 400 and error_code(response) == "malformed_request"
+
+
+@pytest.mark.parametrize("key", ["fnb_ab\x00c_def", "fnb_0123456789ab_" + "x" * 200, "x" * 5000])
+def test_malformed_api_keys_are_401_not_500(tenant_a, client_a, key):
+    response = client_a.get("/api/v1/api-keys/current", HTTP_X_API_KEY=key.replace("\\x00", "\x00"))
+    assert response.status_code == 401 and error_code(response) == "api_key_invalid"

@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 from django.core import mail
 from django.test import Client
 from django_tenants.utils import tenant_context
@@ -75,7 +76,7 @@ def test_password_change_keeps_this_device_and_ends_the_others(tenant_a, client_
         {"current_password": "nope", "new_password": "Another-Sauce-9"},
         p.bearer(this.access),
     )
-    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_credentials"
+    assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "wrong_password"
     ok = post(
         client_a,
         "auth/password/change",
@@ -89,7 +90,16 @@ def test_password_change_keeps_this_device_and_ends_the_others(tenant_a, client_
     assert signed_in.status_code == 200
 
 
-def test_password_reset_by_email_link(tenant_a, client_a, django_capture_on_commit_callbacks):
+@pytest.fixture
+def eager_tasks():
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+def test_password_reset_by_email_link(tenant_a, client_a, django_capture_on_commit_callbacks, eager_tasks):
     with tenant_context(tenant_a):
         from apps.accounts import services
 
@@ -163,3 +173,14 @@ def test_staff_sign_a_customer_out_everywhere_but_not_other_staff(tenant_a, clie
     assert post(client_a, f"customers/{customer_id}/sessions/revoke", headers=manager).status_code == 204
     assert client_a.get("/api/v1/me", **customer).status_code == 401
     assert post(client_a, f"customers/{staff_id}/sessions/revoke", headers=manager).status_code == 404
+
+
+def test_the_reset_mail_task_sends_to_active_users_only(tenant_a):
+    from apps.accounts.tasks import password_reset_email_send_task
+
+    with tenant_context(tenant_a):
+        user = p.user_of_kind("retail")
+        assert password_reset_email_send_task.apply(args=[user.pk, "https://x/reset"]).get() is True
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        assert password_reset_email_send_task.apply(args=[user.pk, "https://x/reset"]).get() is False
+    assert len(mail.outbox) == 1 and "https://x/reset" in mail.outbox[0].body

@@ -37,6 +37,11 @@ def test_live_does_not_touch_the_database(client):
     assert response.status_code == 200
 
 
+def test_metrics_are_never_served_on_a_tenants_hostname(tenant_a, client):
+    response = client.get("/metrics", HTTP_HOST="alpha.test")
+    assert response.status_code == 404
+
+
 def test_metrics_are_exported_in_prometheus_format(db, client):
     client.get("/health/live", HTTP_HOST="localhost")
     response = client.get("/metrics", HTTP_HOST="localhost")

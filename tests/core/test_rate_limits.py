@@ -96,3 +96,22 @@ def test_sliding_window_weights_the_previous_window(db):
         sliding_window_hit(key, 10, 60, now=150.0)  # 5 + 5 = 10: still allowed
     wait = sliding_window_hit(key, 10, 60, now=150.0)  # 11th
     assert 1 <= wait <= 10
+
+
+@override_settings(API_RATE_LIMITS={**LIMITS, "free": {"tenant": "5/minute", "principal": "2/minute"}})
+def test_a_noisy_caller_does_not_use_up_the_tenants_budget(tenant_a, client_a):
+    noisy = [client_a.get("/api/v1/tenant").status_code for _ in range(10)]
+    assert noisy == [200, 200] + [429] * 8
+    others = [
+        Client(HTTP_HOST=TENANT_A.domain, REMOTE_ADDR=f"10.9.0.{i}").get("/api/v1/tenant").status_code
+        for i in range(3)
+    ]
+    assert others == [200, 200, 200]  # 2 + 3 allowed requests: within the tenant's 5
+
+
+def test_forwarded_for_is_not_trusted_without_proxies(tenant_a):
+    from django.test import RequestFactory
+    from rest_framework.throttling import BaseThrottle
+
+    request = RequestFactory().get("/", HTTP_X_FORWARDED_FOR="1.2.3.4", REMOTE_ADDR="10.0.0.1")
+    assert BaseThrottle().get_ident(request) == "10.0.0.1"

@@ -15,7 +15,9 @@ PROBE = (
 
 def run(env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
     env = {
-        k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"}
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "METRICS_TOKEN"}
     }
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings.production", **env_overrides})
     return subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
@@ -24,7 +26,7 @@ def run(env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
 def test_production_refuses_to_start_without_its_environment():
     result = run({})
     assert result.returncode != 0
-    assert "SECRET_KEY, DATABASE_URL, REDIS_URL, ALLOWED_HOSTS" in result.stderr
+    assert "SECRET_KEY, DATABASE_URL, REDIS_URL, ALLOWED_HOSTS, METRICS_TOKEN" in result.stderr
 
 
 def test_production_refuses_a_short_secret_key():
@@ -34,6 +36,7 @@ def test_production_refuses_a_short_secret_key():
             "DATABASE_URL": "postgres://db/x",
             "REDIS_URL": "redis://r:6379/0",
             "ALLOWED_HOSTS": ".example.com",
+            "METRICS_TOKEN": "t",
         }
     )
     assert result.returncode != 0
@@ -47,6 +50,7 @@ def test_production_turns_on_secure_cookies_hsts_and_proxy_settings():
             "DATABASE_URL": "postgres://db/x",
             "REDIS_URL": "redis://r:6379/0",
             "ALLOWED_HOSTS": ".example.com",
+            "METRICS_TOKEN": "t",
         }
     )
     assert result.returncode == 0, result.stderr

@@ -17,7 +17,7 @@ from apps.accounts.policy import ALL_STAFF, CUSTOMERS, GUESTS, OWNERS, PUBLIC, S
 from apps.core.errors import NotFound
 from apps.core.throttling import AuthEndpointThrottle, PrincipalPlanThrottle, TenantPlanThrottle
 
-_AUTH_THROTTLES = [TenantPlanThrottle, PrincipalPlanThrottle, AuthEndpointThrottle]
+_AUTH_THROTTLES = [AuthEndpointThrottle, PrincipalPlanThrottle, TenantPlanThrottle]
 
 
 class _CredentialEndpoint(APIView):
@@ -94,7 +94,8 @@ class GuestStartView(_CredentialEndpoint):
         operation_id="auth_guest_start",
         summary="Start an anonymous guest session",
         description="No credentials: a device-bound guest that can browse and order, and later "
-        "upgrade to a retail account keeping what it owns. The same `device_id` gets the same guest.",
+        "upgrade to a retail account keeping what it owns. Each call makes a new guest: keep its refresh "
+        "token to stay the same guest.",
         request=s.GuestStartSerializer,
         responses={201: s.SignedInSerializer},
         tags=["auth"],
@@ -260,6 +261,7 @@ class MeDeleteView(APIView):
 
 class PasswordChangeView(APIView):
     access_policy = ACCOUNT_HOLDERS
+    throttle_classes = _AUTH_THROTTLES
 
     @extend_schema(
         operation_id="auth_password_change",
