@@ -17,6 +17,7 @@ from apps.catalog.api import serializers as s
 from apps.catalog.csv_io import COLUMNS, variants_export_csv, variants_import_csv
 from apps.catalog.models import Product, Variant
 from apps.catalog.validators import validate_image
+from apps.core.api.views import paginated
 from apps.core.errors import InvalidInput, NotFound
 
 CATALOG_EDITORS = OWNERS
@@ -63,8 +64,7 @@ class ProductListView(GenericAPIView):
         tags=["catalog"],
     )
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return paginated(self, self.get_queryset(), self.get_serializer_class())
 
     @extend_schema(
         operation_id="products_create",
@@ -176,8 +176,7 @@ class VariantListView(GenericAPIView):
         tags=["catalog"],
     )
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return paginated(self, self.get_queryset(), self.get_serializer_class())
 
     @extend_schema(
         operation_id="variants_create",

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from apps.accounts.policy import ALL_STAFF, Access, principal_of
 from apps.catalog.models import Supplier, Variant
+from apps.core.api.views import paginated
 from apps.core.errors import InvalidInput, NotFound
 from apps.stock import selectors, services
 from apps.stock.api import serializers as s
@@ -84,8 +85,7 @@ class LocationListView(GenericAPIView):
         tags=["stock"],
     )
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(_locations(request))
-        return self.get_paginated_response(s.LocationSerializer(page, many=True).data)
+        return paginated(self, _locations(request), s.LocationSerializer, filtered=False)
 
 
 class LocationInventoryView(GenericAPIView):
@@ -103,8 +103,7 @@ class LocationInventoryView(GenericAPIView):
     def get(self, request: Request, location_id: int) -> Response:
         location = _location(request, location_id)
         items = self.filter_queryset(selectors.stock_item_list(locations=Location.objects.filter(pk=location.pk)))
-        page = self.paginate_queryset(items)
-        return self.get_paginated_response(s.StockItemSerializer(page, many=True).data)
+        return paginated(self, items, s.StockItemSerializer, filtered=False)
 
 
 class InventoryBySkuView(GenericAPIView):
@@ -350,8 +349,7 @@ class MovementListView(GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         movements = self.filter_queryset(selectors.movement_list(locations=_locations(request)))
-        page = self.paginate_queryset(movements)
-        return self.get_paginated_response(s.MovementSerializer(page, many=True).data)
+        return paginated(self, movements, s.MovementSerializer, filtered=False)
 
 
 class LotListView(GenericAPIView):
@@ -368,8 +366,7 @@ class LotListView(GenericAPIView):
         tags=["stock"],
     )
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(selectors.lot_list()))
-        return self.get_paginated_response(s.LotSerializer(page, many=True).data)
+        return paginated(self, selectors.lot_list(), s.LotSerializer)
 
 
 class LotRecallView(GenericAPIView):
@@ -400,8 +397,7 @@ class AlertListView(GenericAPIView):
         tags=["stock"],
     )
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.alert_list(locations=_locations(request)))
-        return self.get_paginated_response(s.AlertSerializer(page, many=True).data)
+        return paginated(self, selectors.alert_list(locations=_locations(request)), s.AlertSerializer, filtered=False)
 
 
 class InventoryCsvView(GenericAPIView):
@@ -507,8 +503,7 @@ class TransferListView(GenericAPIView):
         operation_id="transfers_list", summary="Transfers", description="Between visible locations.", tags=["stock"]
     )
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(_transfers(request)))
-        return self.get_paginated_response(s.TransferSerializer(page, many=True).data)
+        return paginated(self, _transfers(request), s.TransferSerializer)
 
     @extend_schema(
         operation_id="transfers_create",
@@ -590,8 +585,7 @@ class PurchaseOrderListView(GenericAPIView):
         operation_id="purchase_orders_list", summary="Purchase orders", description="Newest first.", tags=["stock"]
     )
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(_orders()))
-        return self.get_paginated_response(s.PurchaseOrderSerializer(page, many=True).data)
+        return paginated(self, _orders(), s.PurchaseOrderSerializer)
 
     @extend_schema(
         operation_id="purchase_orders_create",
@@ -676,8 +670,7 @@ class SuggestionListView(GenericAPIView):
         rows = ReorderSuggestion.objects.filter(stock_item__location__in=_locations(request)).select_related(
             "stock_item__variant", "stock_item__location", "supplier"
         )
-        page = self.paginate_queryset(rows)
-        return self.get_paginated_response(s.SuggestionSerializer(page, many=True).data)
+        return paginated(self, rows, s.SuggestionSerializer, filtered=False)
 
 
 class SuggestionDraftOrdersView(GenericAPIView):

@@ -1,0 +1,28 @@
+"""Small helpers shared by the API views."""
+
+from typing import Any
+
+from django.db.models import Model, QuerySet
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from apps.core.errors import NotFound
+
+
+def paginated(
+    view: GenericAPIView, queryset: QuerySet, serializer_class: type[BaseSerializer], *, filtered: bool = True
+) -> Response:
+    """Filter (search, filters, ordering), paginate and serialize a list: one page of one query."""
+    if filtered:
+        queryset = view.filter_queryset(queryset)
+    page = view.paginate_queryset(queryset)
+    return view.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def get_or_404(queryset: QuerySet, message: str, **lookup: Any) -> Model:
+    """The object the caller may see, or the error shape's 404 (never a hint that it exists)."""
+    obj = queryset.filter(**lookup).first()
+    if obj is None:
+        raise NotFound(message)
+    return obj
