@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.catalog.api.urls")),
     path("", include("apps.stock.api.urls")),
+    path("", include("apps.orders.api.urls")),
 ]
 
 # Last: any other /api/ path answers 404 in the error shape (also with DEBUG on).

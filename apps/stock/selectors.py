@@ -36,16 +36,23 @@ def movement_list(*, locations: QuerySet[Location]) -> QuerySet[Movement]:
     return Movement.objects.filter(location__in=locations).select_related("variant", "location", "lot")
 
 
-def lot_list() -> QuerySet[Lot]:
-    return Lot.objects.select_related("variant").prefetch_related("stocks__location")
+def lot_list(*, locations: QuerySet[Location]) -> QuerySet[Lot]:
+    from django.db.models import Prefetch
+
+    from apps.stock.models import LotStock
+
+    stocks = LotStock.objects.filter(location__in=locations).select_related("location")
+    return Lot.objects.select_related("variant").prefetch_related(Prefetch("stocks", queryset=stocks))
 
 
-def lot_recall(*, lot: Lot) -> dict:
-    """Where a batch is now and every movement it took part in."""
+def lot_recall(*, lot: Lot, locations: QuerySet[Location]) -> dict:
+    """Where a batch is now and every movement it took part in (at the caller's locations)."""
     return {
         "lot": lot,
-        "stocks": list(lot.stocks.select_related("location").filter(on_hand__gt=0)),
-        "movements": list(lot.movements.select_related("location").order_by("id")),
+        "stocks": list(lot.stocks.select_related("location").filter(on_hand__gt=0, location__in=locations)),
+        "movements": list(
+            lot.movements.select_related("location", "variant", "lot").filter(location__in=locations).order_by("id")
+        ),
     }
 
 

@@ -376,12 +376,12 @@ def stock_count(
     if counted < 0:
         raise InvalidStockRequest("A count cannot be negative.", details={"counted": ["Must be 0 or more."]})
     _check_lot(variant, lot)
+    # Lock order as everywhere: the stock row, then (if any) the lot row.
+    current = StockItem.objects.select_for_update().filter(variant=variant, location=location).first()
+    base = current.on_hand if current else 0
     if lot is not None:
-        current = LotStock.objects.select_for_update().filter(lot=lot, location=location).first()
-        base = current.on_hand if current else 0
-    else:
-        current = StockItem.objects.select_for_update().filter(variant=variant, location=location).first()
-        base = current.on_hand if current else 0
+        lot_row = LotStock.objects.select_for_update().filter(lot=lot, location=location).first()
+        base = lot_row.on_hand if lot_row else 0
     delta = counted - base
     if delta == 0:
         return None
@@ -652,32 +652,36 @@ def transfer_ship(*, transfer: Transfer) -> Transfer:
         )
     batch = _Batch(reference=f"transfer-{transfer.pk}")
     source, target = transfer.from_location_id, transfer.to_location_id
-    lines = sorted(transfer.lines.select_related("variant"), key=lambda ln: (ln.variant_id, ln.lot_id or 0))
-    for line in lines:
-        item = _change_item(line.variant_id, source, need_available=line.quantity, on_hand=-line.quantity)
-        if item is None or (line.lot_id and not _change_lot(line.lot_id, source, on_hand=-line.quantity)):
-            raise InsufficientStock(
-                f"Not enough unreserved {line.variant.sku} to ship.", details={"sku": line.variant.sku}
+    lines = list(transfer.lines.select_related("variant"))
+    # Every stock row in (location, variant) order, like reservations: no deadlock between
+    # transfers in opposite directions.
+    steps = [(source, line.variant_id, line.lot_id or 0, "out", line) for line in lines]
+    steps += [(target, line.variant_id, line.lot_id or 0, "in", line) for line in lines]
+    for location_id, _variant_id, _lot, side, line in sorted(steps, key=lambda step: step[:3]):
+        if side == "out":
+            item = _change_item(line.variant_id, location_id, need_available=line.quantity, on_hand=-line.quantity)
+            if item is None or (line.lot_id and not _change_lot(line.lot_id, location_id, on_hand=-line.quantity)):
+                raise InsufficientStock(
+                    f"Not enough unreserved {line.variant.sku} to ship.", details={"sku": line.variant.sku}
+                )
+            batch.move(
+                kind=Movement.Kind.TRANSFER_OUT,
+                variant_id=line.variant_id,
+                location_id=location_id,
+                lot_id=line.lot_id,
+                on_hand=-line.quantity,
+            )
+        else:
+            item = _upsert_item(line.variant_id, location_id, in_transit=line.quantity)
+            batch.move(
+                kind=Movement.Kind.TRANSFER_OUT,
+                variant_id=line.variant_id,
+                location_id=location_id,
+                lot_id=line.lot_id,
+                in_transit=line.quantity,
+                note=f"in transit from location {source}",
             )
         batch.items[item.id] = item
-        batch.move(
-            kind=Movement.Kind.TRANSFER_OUT,
-            variant_id=line.variant_id,
-            location_id=source,
-            lot_id=line.lot_id,
-            on_hand=-line.quantity,
-        )
-    for line in lines:  # destination rows after all source rows: a fixed order
-        arriving = _upsert_item(line.variant_id, target, in_transit=line.quantity)
-        batch.items[arriving.id] = arriving
-        batch.move(
-            kind=Movement.Kind.TRANSFER_OUT,
-            variant_id=line.variant_id,
-            location_id=target,
-            lot_id=line.lot_id,
-            in_transit=line.quantity,
-            note=f"in transit from location {source}",
-        )
     batch.flush()
     transfer.status, transfer.shipped_at = Transfer.Status.IN_TRANSIT, timezone.now()
     transfer.save(update_fields=["status", "shipped_at"])

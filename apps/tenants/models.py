@@ -28,6 +28,12 @@ class Tenant(TenantMixin):
     plan = models.CharField(max_length=16, choices=Plan.choices, default=Plan.FREE)
     currency = models.CharField(max_length=3, default="USD", validators=[validate_currency])
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    tax_rate = models.DecimalField(
+        max_digits=6, decimal_places=4, default=0, help_text="Sales tax as a fraction, e.g. 0.0875."
+    )
+    prices_include_tax = models.BooleanField(
+        default=False, help_text="Prices are tax-inclusive (EU style) rather than tax added on top (US style)."
+    )
     is_active = models.BooleanField(
         default=True, help_text="A suspended tenant's API and admin answer 'tenant_suspended'; its data is kept."
     )

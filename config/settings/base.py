@@ -36,6 +36,7 @@ TENANT_APPS = [
     "apps.accounts",
     "apps.catalog",
     "apps.stock",
+    "apps.orders",
     "auditlog",
     "djstripe",
 ]
@@ -190,3 +191,6 @@ AUDITLOG_EXCLUDE_TRACKING_FIELDS = ("last_login", "password")
 AUTHENTICATION_BACKENDS = ["apps.accounts.lockout.LockoutModelBackend"]
 # Sign-in, sign-up and token refresh: per client address, on top of the plan limits.
 AUTH_RATE_LIMIT = env("AUTH_RATE_LIMIT", default="20/minute")
+
+# Orders: how long a placed, unpaid order holds its stock before it is cancelled.
+ORDER_PAYMENT_WINDOW_MINUTES = env.int("ORDER_PAYMENT_WINDOW_MINUTES", default=30)

@@ -36,6 +36,10 @@ PERIODIC_TENANT_TASKS = {
         "task": "stock.reservations_expire",
         "crontab": {"minute": "*"},
     },
+    "orders-expire-unpaid": {
+        "task": "orders.expire_unpaid",
+        "crontab": {"minute": "*"},
+    },
     "stock-reorder-suggestions": {
         "task": "stock.reorder_suggestions",
         "crontab": {"minute": "30", "hour": "4"},

@@ -47,7 +47,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"SessionTypeEnum": "apps.accounts.models.UserKind.choices"},
+    "ENUM_NAME_OVERRIDES": {
+        "SessionTypeEnum": "apps.accounts.models.UserKind.choices",
+        "OrderStatusEnum": "apps.orders.models.OrderStatus.choices",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.core.openapi.add_error_responses",

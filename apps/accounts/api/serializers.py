@@ -37,7 +37,9 @@ class RegisterSerializer(serializers.Serializer):
 
 
 class GuestStartSerializer(serializers.Serializer):
-    device_id = serializers.CharField(min_length=8, max_length=128)
+    device_id = serializers.CharField(
+        max_length=128, required=False, allow_blank=True, default="", help_text="A label only; not kept."
+    )
     device_name = serializers.CharField(required=False, allow_blank=True, max_length=120, default="")
 
 

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 
 from apps.accounts.policy import ALL_STAFF, Access, principal_of
 from apps.catalog.models import Supplier, Variant
-from apps.core.api.views import paginated
+from apps.core.api.views import get_or_404, paginated
 from apps.core.errors import InvalidInput, NotFound
 from apps.stock import selectors, services
 from apps.stock.api import serializers as s
@@ -366,7 +366,7 @@ class LotListView(GenericAPIView):
         tags=["stock"],
     )
     def get(self, request: Request) -> Response:
-        return paginated(self, selectors.lot_list(), s.LotSerializer)
+        return paginated(self, selectors.lot_list(locations=_locations(request)), s.LotSerializer)
 
 
 class LotRecallView(GenericAPIView):
@@ -380,10 +380,9 @@ class LotRecallView(GenericAPIView):
         tags=["stock"],
     )
     def get(self, request: Request, lot_id: int) -> Response:
-        lot = selectors.lot_list().filter(pk=lot_id).first()
-        if lot is None:
-            raise NotFound("No such lot.")
-        return Response(s.RecallSerializer(selectors.lot_recall(lot=lot)).data)
+        locations = _locations(request)
+        lot = get_or_404(selectors.lot_list(locations=locations), "No such lot.", pk=lot_id)
+        return Response(s.RecallSerializer(selectors.lot_recall(lot=lot, locations=locations)).data)
 
 
 class AlertListView(GenericAPIView):

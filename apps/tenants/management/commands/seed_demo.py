@@ -51,6 +51,10 @@ class Command(BaseCommand):
                 from apps.stock.demo import seed_catalog_and_stock
 
                 if seed_catalog_and_stock():
+                    from apps.stock.models import Location
+
+                    manager = User.objects.get(email=STAFF_USERS[0][0])
+                    Location.objects.get(code="north").managers.add(manager)
                     self.stdout.write("Seeded the demo catalog, two stores, a warehouse, lots and stock.")
         port = options["port"]
         base = f"http://{tenant.get_primary_domain()}:{port}"

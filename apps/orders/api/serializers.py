@@ -1,0 +1,72 @@
+from rest_framework import serializers
+
+from apps.orders.models import Order, OrderEvent, OrderLine, OrderStatus
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderLine
+        fields = ["sku", "name", "quantity", "unit_price", "line_total"]
+
+
+class OrderEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderEvent
+        fields = ["from_status", "to_status", "actor", "reason", "created_at"]
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    lines = OrderLineSerializer(many=True)
+    events = OrderEventSerializer(many=True)
+    location = serializers.CharField(source="location.code", default=None)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "number",
+            "status",
+            "channel",
+            "fulfilment",
+            "location",
+            "currency",
+            "subtotal",
+            "discount",
+            "tax",
+            "delivery_fee",
+            "total",
+            "prices_include_tax",
+            "on_account",
+            "payment_due_at",
+            "note",
+            "placed_at",
+            "confirmed_at",
+            "paid_at",
+            "preparing_at",
+            "ready_at",
+            "out_for_delivery_at",
+            "shipped_at",
+            "completed_at",
+            "cancelled_at",
+            "refunded_at",
+            "lines",
+            "events",
+        ]
+
+
+class OrderLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+
+
+class OrderInputSerializer(serializers.Serializer):
+    fulfilment = serializers.ChoiceField(choices=Order.Fulfilment.choices)
+    location_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    on_account = serializers.BooleanField(default=False)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    lines = OrderLineInputSerializer(many=True, min_length=1, max_length=200)
+
+
+class TransitionSerializer(serializers.Serializer):
+    to = serializers.ChoiceField(choices=OrderStatus.choices)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")

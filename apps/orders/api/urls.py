@@ -1,0 +1,10 @@
+from django.urls import path
+
+from apps.orders.api import views
+
+urlpatterns = [
+    path("orders", views.OrderListView.as_view(), name="orders"),
+    path("orders/<int:order_id>", views.OrderDetailView.as_view(), name="order"),
+    path("orders/<int:order_id>/transitions", views.OrderTransitionView.as_view(), name="order-transition"),
+    path("orders/<int:order_id>/cancel", views.OrderCancelView.as_view(), name="order-cancel"),
+]

@@ -1,0 +1,170 @@
+"""Orders API: customers place and follow their own orders; staff run them through the lifecycle."""
+
+from django.db.models import Prefetch, QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.policy import ALL_STAFF, Access, principal_of
+from apps.catalog.models import Variant
+from apps.core.api.views import get_or_404, paginated
+from apps.core.errors import InvalidInput
+from apps.orders import services
+from apps.orders.api import serializers as s
+from apps.orders.errors import InvalidTransition
+from apps.orders.models import Order, OrderEvent, OrderStatus
+from apps.stock.models import Location
+
+BUYERS = Access(
+    guest=True,
+    retail=True,
+    wholesale=True,
+    staff_roles=frozenset({"owner", "store_manager"}),
+    api_key_scope="orders:write",
+)
+READERS = Access(guest=True, retail=True, wholesale=True, staff_roles=ALL_STAFF, api_key_scope="orders:read")
+OPERATORS = Access(staff_roles=frozenset({"owner", "store_manager"}))
+CHANNELS = {"guest": "retail", "retail": "retail", "wholesale": "wholesale", "staff": "staff", "api_key": "partner"}
+
+
+def visible_orders(request: Request) -> QuerySet[Order]:
+    """Customers: their own orders. Partners: partner-channel orders. Staff: all (store managers:
+    their locations')."""
+    principal = principal_of(request)
+    orders = Order.objects.select_related("location").prefetch_related(
+        "lines", Prefetch("events", queryset=OrderEvent.objects.order_by("id"))
+    )
+    if principal.kind == "api_key":
+        return orders.filter(channel=Order.Channel.PARTNER)
+    if principal.kind != "staff":
+        return orders.filter(customer=request.user)
+    if not principal.roles & {"owner", "warehouse"}:
+        orders = orders.filter(location__managers=request.user)
+    return orders
+
+
+class OrderFilter(filters.FilterSet):
+    placed_from = filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
+    placed_to = filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="lt")
+    location = filters.NumberFilter(field_name="location_id")
+    customer = filters.NumberFilter(field_name="customer_id")
+
+    class Meta:
+        model = Order
+        fields = ["status", "channel", "fulfilment", "location", "customer", "placed_from", "placed_to"]
+
+
+class OrderListView(GenericAPIView):
+    access_policy = {"GET": READERS, "POST": BUYERS}
+    serializer_class = s.OrderSerializer
+    filterset_class = OrderFilter
+    ordering_fields = ["placed_at", "total"]
+    ordering = ["-placed_at"]
+
+    @extend_schema(
+        operation_id="orders_list",
+        summary="Orders",
+        description="Customers see their own history; staff filter by status, location, channel, "
+        "customer and date range (`placed_from`, `placed_to`).",
+        tags=["orders"],
+    )
+    def get(self, request: Request) -> Response:
+        return paginated(self, visible_orders(request), s.OrderSerializer)
+
+    @extend_schema(
+        operation_id="orders_place",
+        summary="Place an order",
+        description="Prices each line for the caller (retail, or the wholesale price list), adds tax, "
+        "and reserves the stock (first-expiry-first-out) at the location, or allocates it for delivery "
+        "and shipping. Unpaid orders release their stock when the payment window ends. Approved "
+        "wholesale buyers may order `on_account` (credit terms, no card).",
+        request=s.OrderInputSerializer,
+        responses={201: s.OrderSerializer},
+        tags=["orders"],
+    )
+    def post(self, request: Request) -> Response:
+        data = s.OrderInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        raw = data.validated_data["lines"]
+        variants = {v.sku: v for v in Variant.objects.filter(sku__in={ln["sku"] for ln in raw}, is_archived=False)}
+        unknown = {str(i): {"sku": ["Unknown SKU."]} for i, ln in enumerate(raw) if ln["sku"] not in variants}
+        if unknown:
+            raise InvalidInput("Some lines are not valid.", code="validation_error", details={"lines": unknown})
+        location = None
+        if data.validated_data["location_id"] is not None:
+            location = get_or_404(
+                Location.objects.filter(is_active=True), "No such location.", pk=data.validated_data["location_id"]
+            )
+        principal = principal_of(request)
+        customer = request.user if principal.kind in {"guest", "retail", "wholesale"} else None
+        order = services.order_place(
+            customer=customer,
+            channel=CHANNELS[principal.kind],
+            fulfilment=data.validated_data["fulfilment"],
+            location=location,
+            on_account=data.validated_data["on_account"],
+            note=data.validated_data["note"],
+            lines=[services.LineRequest(variants[ln["sku"]], ln["quantity"]) for ln in raw],
+        )
+        return Response(
+            s.OrderSerializer(visible_orders(request).get(pk=order.pk)).data, status=status.HTTP_201_CREATED
+        )
+
+
+class OrderDetailView(GenericAPIView):
+    access_policy = READERS
+    serializer_class = s.OrderSerializer
+
+    @extend_schema(
+        operation_id="orders_get",
+        summary="An order",
+        description="With its lines, status times and event trail. Someone else's order is a 404.",
+        tags=["orders"],
+    )
+    def get(self, request: Request, order_id: int) -> Response:
+        return Response(s.OrderSerializer(get_or_404(visible_orders(request), "No such order.", pk=order_id)).data)
+
+
+class OrderTransitionView(GenericAPIView):
+    access_policy = OPERATORS
+    serializer_class = s.TransitionSerializer
+
+    @extend_schema(
+        operation_id="orders_transition",
+        summary="Move an order to its next status",
+        description="Staff: confirm, prepare, ready / out for delivery / shipped, complete, cancel. "
+        "A transition the lifecycle does not allow answers 409 `invalid_transition`.",
+        responses=s.OrderSerializer,
+        tags=["orders"],
+    )
+    def post(self, request: Request, order_id: int) -> Response:
+        order = get_or_404(visible_orders(request), "No such order.", pk=order_id)
+        data = s.TransitionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.order_transition(order=order, to=data.validated_data["to"], reason=data.validated_data["reason"])
+        return Response(s.OrderSerializer(visible_orders(request).get(pk=order.pk)).data)
+
+
+class OrderCancelView(GenericAPIView):
+    access_policy = Access(guest=True, retail=True, wholesale=True)
+    serializer_class = s.OrderSerializer
+
+    @extend_schema(
+        operation_id="orders_cancel",
+        summary="Cancel my order",
+        description="Before it is being prepared; its stock is released.",
+        request=None,
+        tags=["orders"],
+    )
+    def post(self, request: Request, order_id: int) -> Response:
+        order = get_or_404(visible_orders(request), "No such order.", pk=order_id)
+        if order.status not in {OrderStatus.PLACED, OrderStatus.CONFIRMED}:  # paid: staff refund it
+            raise InvalidTransition(
+                "Only an order not yet paid can be cancelled here; contact the store.",
+                details={"from": order.status, "to": "cancelled"},
+            )
+        services.order_transition(order=order, to=OrderStatus.CANCELLED, reason="cancelled by the customer")
+        return Response(s.OrderSerializer(visible_orders(request).get(pk=order.pk)).data)

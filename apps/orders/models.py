@@ -1,0 +1,101 @@
+"""Orders: an explicit state machine with one timestamp per status reached and an event trail."""
+
+from django.conf import settings
+from django.db import models
+
+from apps.catalog.models import Variant
+from apps.stock.models import Location, Reservation
+
+
+class OrderStatus(models.TextChoices):
+    PLACED = "placed", "Placed"
+    CONFIRMED = "confirmed", "Confirmed"
+    PAID = "paid", "Paid"
+    PREPARING = "preparing", "Preparing"
+    READY = "ready", "Ready for pickup"
+    OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
+    SHIPPED = "shipped", "Shipped"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    REFUNDED = "refunded", "Refunded"
+
+
+class Order(models.Model):
+    class Channel(models.TextChoices):
+        RETAIL = "retail", "Retail app"
+        WHOLESALE = "wholesale", "Wholesale app"
+        STAFF = "staff", "Staff (admin / point of sale)"
+        PARTNER = "partner", "Partner (API key)"
+
+    class Fulfilment(models.TextChoices):
+        PICKUP = "pickup", "Pickup"
+        CURBSIDE = "curbside", "Curbside"
+        DELIVERY = "delivery", "Delivery"
+        SHIPPING = "shipping", "Shipping"
+
+    number = models.CharField(max_length=20, unique=True)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    fulfilment = models.CharField(max_length=16, choices=Fulfilment.choices)
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PLACED, db_index=True)
+    currency = models.CharField(max_length=3)
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2)
+    discount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    tax = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    delivery_fee = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    prices_include_tax = models.BooleanField(default=False)
+    on_account = models.BooleanField(default=False, help_text="Wholesale credit terms: no card payment.")
+    reservation = models.ForeignKey(Reservation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    payment_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    note = models.CharField(max_length=500, blank=True)
+    placed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    preparing_at = models.DateTimeField(null=True, blank=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    out_for_delivery_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-placed_at"]
+        indexes = [models.Index(fields=["customer", "placed_at"]), models.Index(fields=["location", "status"])]
+
+    def __str__(self) -> str:
+        return f"order {self.number} ({self.status})"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=240)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    line_total = models.DecimalField(max_digits=12, decimal_places=2)
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
+
+
+class OrderEvent(models.Model):
+    """The trail: every transition with its actor and reason."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    actor = models.CharField(max_length=150, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status}"

@@ -1,0 +1,277 @@
+"""Placing orders and moving them through their lifecycle.
+
+Placement prices every line with the catalog's price selector, computes Decimal totals (lines
+rounded half-up to the currency, tax inclusive or exclusive per tenant), reserves the stock
+(first-expiry-first-out lots) in the same transaction, and records the `placed` event and an
+`order.placed` outbox event. Nothing is stored if any line cannot be reserved.
+
+Allocation (delivery and shipping without a chosen location): the first active location, warehouses
+before stores, that has every line available in full; else each line from the location with the
+most of it available (an order may then ship from several places).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.catalog.models import Variant
+from apps.catalog.selectors import variant_price
+from apps.core.audit import current_actor
+from apps.core.errors import InvalidInput
+from apps.core.services import events_record
+from apps.orders.errors import FulfilmentUnavailable, InvalidTransition, WholesaleNotApproved
+from apps.orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from apps.stock import services as stock
+from apps.stock.errors import ReservationClosed
+from apps.stock.models import Location, StockItem
+
+S = OrderStatus
+
+# Allowed transitions. Anything else answers 409 `invalid_transition`.
+TRANSITIONS: dict[str, set[str]] = {
+    S.PLACED: {S.CONFIRMED, S.PAID, S.CANCELLED},
+    S.CONFIRMED: {S.PAID, S.PREPARING, S.CANCELLED},
+    S.PAID: {S.PREPARING, S.CANCELLED, S.REFUNDED},
+    S.PREPARING: {S.READY, S.OUT_FOR_DELIVERY, S.SHIPPED, S.CANCELLED},
+    S.READY: {S.COMPLETED, S.CANCELLED},
+    S.OUT_FOR_DELIVERY: {S.COMPLETED},
+    S.SHIPPED: {S.COMPLETED},
+    S.COMPLETED: {S.REFUNDED},
+    S.CANCELLED: set(),
+    S.REFUNDED: set(),
+}
+# The status that ends "preparing" for each fulfilment method.
+HANDOFF = {"pickup": S.READY, "curbside": S.READY, "delivery": S.OUT_FOR_DELIVERY, "shipping": S.SHIPPED}
+ON_ACCOUNT_HOLD = dt.timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    variant: Variant
+    quantity: int
+
+
+def _tenant() -> object:
+    return getattr(connection, "tenant", None)
+
+
+def _precision() -> int:
+    return getattr(_tenant(), "currency_precision", 2)
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-_precision()), rounding=ROUND_HALF_UP)
+
+
+def _number() -> str:
+    return f"{timezone.now():%y%m}-{secrets.token_hex(3).upper()}"
+
+
+def allocate(lines: Sequence[LineRequest]) -> list[tuple[LineRequest, Location]]:
+    """Where each line ships from (see the module docstring)."""
+    variant_ids = [line.variant.pk for line in lines]
+    rows = StockItem.objects.filter(variant_id__in=variant_ids, location__is_active=True).values(
+        "location_id", "variant_id", available=F("on_hand") - F("reserved")
+    )
+    available: dict[int, dict[int, int]] = {}
+    for row in rows:
+        available.setdefault(row["location_id"], {})[row["variant_id"]] = row["available"]
+    locations = {loc.pk: loc for loc in Location.objects.filter(pk__in=available)}
+    ordered = sorted(locations.values(), key=lambda loc: (loc.kind != Location.Kind.WAREHOUSE, loc.pk))
+    for loc in ordered:
+        if all(available[loc.pk].get(line.variant.pk, 0) >= line.quantity for line in lines):
+            return [(line, loc) for line in lines]
+    plan = []
+    for line in lines:
+        best = max(ordered, key=lambda loc: available[loc.pk].get(line.variant.pk, 0), default=None)
+        if best is None:
+            raise InvalidInput(
+                f"{line.variant.sku} is not stocked anywhere.",
+                code="insufficient_stock",
+                details={"sku": line.variant.sku},
+            )
+        plan.append((line, best))
+    return plan
+
+
+def _check_fulfilment(fulfilment: str, location: Location | None) -> None:
+    if fulfilment in {"pickup", "curbside"}:
+        if location is None:
+            raise FulfilmentUnavailable("Choose the store for pickup.", details={"location_id": ["Required."]})
+        if fulfilment == "pickup" and not location.pickup_enabled:
+            raise FulfilmentUnavailable(details={"fulfilment": [f"{location.name} does not offer pickup."]})
+        if fulfilment == "curbside" and not location.curbside_enabled:
+            raise FulfilmentUnavailable(details={"fulfilment": [f"{location.name} does not offer curbside."]})
+
+
+@transaction.atomic
+def order_place(
+    *,
+    customer: object | None,
+    channel: str,
+    fulfilment: str,
+    lines: Sequence[LineRequest],
+    location: Location | None = None,
+    on_account: bool = False,
+    delivery_fee: Decimal = Decimal("0"),
+    note: str = "",
+) -> Order:
+    if not lines:
+        raise InvalidInput("An order needs at least one line.", code="validation_error", details={"lines": ["Empty."]})
+    bad = {str(i): ["Unavailable."] for i, line in enumerate(lines) if line.variant.is_archived}
+    bad |= {str(i): ["At least 1."] for i, line in enumerate(lines) if line.quantity <= 0}
+    if bad:
+        raise InvalidInput("Some lines cannot be ordered.", code="validation_error", details={"lines": bad})
+    is_wholesale = getattr(customer, "kind", None) == "wholesale"
+    if is_wholesale:
+        account = customer.wholesale_account
+        if account is None or not account.is_approved:
+            raise WholesaleNotApproved()
+    elif on_account:
+        raise InvalidInput(
+            "Only approved wholesale accounts order on account.",
+            code="validation_error",
+            details={"on_account": ["Wholesale accounts only."]},
+        )
+    _check_fulfilment(fulfilment, location)
+
+    tenant = _tenant()
+    rate = Decimal(getattr(tenant, "tax_rate", 0) or 0)
+    inclusive = bool(getattr(tenant, "prices_include_tax", False))
+    priced = []
+    for line in lines:
+        unit = variant_price(variant=line.variant, user=customer, quantity=line.quantity, precision=_precision())
+        priced.append((line, unit, _money(unit * line.quantity)))
+    subtotal = sum((total for _, _, total in priced), Decimal("0"))
+    discount = Decimal("0")  # the promotions work fills this hook
+    taxable = subtotal - discount
+    tax = _money(taxable - taxable / (1 + rate)) if inclusive else _money(taxable * rate)
+    total = taxable + delivery_fee + (Decimal("0") if inclusive else tax)
+
+    plan = [(line, location) for line in lines] if location is not None else allocate(lines)
+    now = timezone.now()
+    window = ON_ACCOUNT_HOLD if on_account else dt.timedelta(minutes=settings.ORDER_PAYMENT_WINDOW_MINUTES)
+    fields = {
+        "customer": customer if getattr(customer, "pk", None) else None,
+        "channel": channel,
+        "fulfilment": fulfilment,
+        "location": location or plan[0][1],
+        "currency": getattr(tenant, "currency", "USD"),
+        "subtotal": subtotal,
+        "discount": discount,
+        "tax": tax,
+        "delivery_fee": delivery_fee,
+        "total": total,
+        "prices_include_tax": inclusive,
+        "on_account": on_account,
+        "payment_due_at": now + window,
+        "note": note[:500],
+        "status": S.CONFIRMED if on_account else S.PLACED,
+        "confirmed_at": now if on_account else None,
+    }
+    order = None
+    for _attempt in range(5):  # order numbers are random: retry the rare collision
+        try:
+            with transaction.atomic():
+                order = Order.objects.create(number=_number(), **fields)
+            break
+        except IntegrityError:
+            continue
+    if order is None:
+        raise InvalidInput("Could not number the order; try again.", code="order_numbering")
+    reservation = stock.reservation_create(
+        reference=f"order-{order.number}",
+        lines=[stock.ReserveLine(line.variant, loc, line.quantity) for line, loc in plan],
+        ttl=window + dt.timedelta(minutes=5),
+    )
+    order.reservation = reservation
+    order.save(update_fields=["reservation"])
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order,
+                variant=line.variant,
+                sku=line.variant.sku,
+                name=str(line.variant),
+                quantity=line.quantity,
+                unit_price=unit,
+                line_total=line_total,
+            )
+            for line, unit, line_total in priced
+        ]
+    )
+    _event(order, "", order.status, "placed")
+    events_record([("order.placed", {"number": order.number, "total": str(order.total), "status": order.status})])
+    return order
+
+
+def _event(order: Order, from_status: str, to_status: str, reason: str = "") -> None:
+    actor = current_actor()
+    OrderEvent.objects.create(
+        order=order,
+        from_status=from_status,
+        to_status=to_status,
+        actor=(actor.label if actor else "")[:150],
+        reason=reason[:500],
+    )
+
+
+@transaction.atomic
+def order_transition(*, order: Order, to: str, reason: str = "") -> Order:
+    """Move the order along its state machine; stamps the status time, keeps the trail, and moves
+    the stock: cancellation releases it, the hand-off to the customer sells it."""
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if to not in TRANSITIONS.get(locked.status, set()):
+        raise InvalidTransition(
+            f"An order that is {locked.get_status_display().lower()} cannot become {to}.",
+            details={"from": locked.status, "to": to, "allowed": sorted(TRANSITIONS.get(locked.status, set()))},
+        )
+    if to in {S.READY, S.OUT_FOR_DELIVERY, S.SHIPPED} and HANDOFF[locked.fulfilment] != to:
+        raise InvalidTransition(
+            f"A {locked.fulfilment} order becomes {HANDOFF[locked.fulfilment]}, not {to}.",
+            details={"from": locked.status, "to": to},
+        )
+    if to == S.PREPARING and locked.status == S.CONFIRMED and not locked.on_account:
+        raise InvalidTransition(
+            "The order must be paid before it is prepared.", details={"from": locked.status, "to": to}
+        )
+    now = timezone.now()
+    if to == S.CANCELLED and locked.reservation_id:
+        with contextlib.suppress(ReservationClosed):  # expired or already released
+            stock.reservation_release(reservation=locked.reservation)
+    if to in {S.READY, S.OUT_FOR_DELIVERY, S.SHIPPED} and locked.reservation_id:
+        stock.reservation_commit(reservation=locked.reservation)  # the sale enters the ledger
+    previous = locked.status
+    locked.status = to
+    setattr(locked, f"{to}_at", now)
+    fields = ["status", f"{to}_at"]
+    if to == S.PAID:
+        locked.payment_due_at = None
+        fields.append("payment_due_at")
+    locked.save(update_fields=fields)
+    _event(locked, previous, to, reason)
+    events_record([(f"order.{to}", {"number": locked.number, "status": to})])
+    return locked
+
+
+def orders_expire_unpaid(*, now: dt.datetime | None = None) -> int:
+    """Cancel placed orders whose payment window passed; their stock is released."""
+    due = Order.objects.filter(status=S.PLACED, payment_due_at__lte=now or timezone.now()).order_by("payment_due_at")
+    count = 0
+    for order in due[:500]:
+        try:
+            order_transition(order=order, to=S.CANCELLED, reason="payment window expired")
+            count += 1
+        except InvalidTransition:
+            continue  # paid meanwhile
+    return count
