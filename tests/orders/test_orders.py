@@ -1,0 +1,215 @@
+"""Orders: lifecycle through the HTTP API with stock and ledger at each step, allocation, totals,
+ownership, expiry of unpaid orders, and concurrent placement never overselling."""
+
+import contextlib
+import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from apps.orders.models import Order
+from apps.orders.services import LineRequest, order_place, orders_expire_unpaid
+from apps.orders.tasks import orders_expire_unpaid_task
+from apps.stock.models import Movement, StockItem
+from apps.tenants.models import Tenant
+from tests import factories as f
+from tests.accounts import principals as p
+from tests.conftest import TENANT_A
+
+
+@pytest.fixture
+def shop(tenant_a):
+    with tenant_context(tenant_a):
+        store = f.location(code="store", pickup_enabled=True, curbside_enabled=True)
+        warehouse = f.location(code="wh", kind="warehouse")
+        sauce = f.variant(sku="SAUCE", price="10.00", tracks_lots=True)
+        chips = f.variant(sku="CHIPS", price="3.35")
+        f.receive(store, sauce, 5, batch="S1", expires_in_days=30)
+        f.receive(store, chips, 2)
+        f.receive(warehouse, chips, 50)
+    return {"tenant": tenant_a, "store": store, "warehouse": warehouse, "sauce": sauce, "chips": chips}
+
+
+def as_client(headers):
+    return Client(HTTP_HOST=TENANT_A.domain, **headers)
+
+
+def place(client, body):
+    return client.post("/api/v1/orders", body, content_type="application/json")
+
+
+def stock_of(shop, variant, location):
+    with tenant_context(shop["tenant"]):
+        item = StockItem.objects.get(variant=variant, location=location)
+        return item.on_hand, item.reserved
+
+
+def test_a_pickup_order_end_to_end_through_the_api(shop):
+    customer = as_client(p.customer_headers(shop["tenant"], "retail"))
+    staff = as_client(p.staff_headers(shop["tenant"], "owner"))
+    placed = place(
+        customer,
+        {
+            "fulfilment": "pickup",
+            "location_id": shop["store"].pk,
+            "lines": [{"sku": "SAUCE", "quantity": 2}, {"sku": "CHIPS", "quantity": 1}],
+        },
+    )
+    assert placed.status_code == 201, placed.content
+    order = placed.json()
+    assert (order["status"], order["subtotal"], order["total"]) == ("placed", "23.35", "23.35")
+    assert order["payment_due_at"] and order["placed_at"]
+    assert stock_of(shop, shop["sauce"], shop["store"]) == (5, 2)
+
+    def move(to):
+        response = staff.post(f"/api/v1/orders/{order['id']}/transitions", {"to": to}, content_type="application/json")
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    move("paid")  # the payments work will do this from Stripe's webhook
+    move("preparing")
+    wrong = staff.post(f"/api/v1/orders/{order['id']}/transitions", {"to": "shipped"}, content_type="application/json")
+    assert wrong.status_code == 409 and wrong.json()["error"]["code"] == "invalid_transition"
+    ready = move("ready")
+    assert stock_of(shop, shop["sauce"], shop["store"]) == (3, 0)  # the sale is in the ledger
+    with tenant_context(shop["tenant"]):
+        sale = Movement.objects.filter(kind="sale", variant=shop["sauce"]).get()
+        assert sale.on_hand_delta == -2 and sale.lot.batch_number == "S1"
+    done = move("completed")
+    assert all(done[f"{s}_at"] for s in ("placed", "paid", "preparing", "ready", "completed"))
+    assert [e["to_status"] for e in done["events"]] == ["placed", "paid", "preparing", "ready", "completed"]
+    assert ready["events"][-1]["actor"].startswith("owner-")
+    mine = customer.get("/api/v1/orders").json()["results"]
+    assert [o["number"] for o in mine] == [order["number"]]
+
+
+def test_customers_see_only_their_own_orders(shop):
+    ann = as_client(p.customer_headers(shop["tenant"], "retail"))
+    bob = as_client(p.customer_headers(shop["tenant"], "retail"))
+    order = place(
+        ann, {"fulfilment": "pickup", "location_id": shop["store"].pk, "lines": [{"sku": "CHIPS", "quantity": 1}]}
+    ).json()
+    assert bob.get(f"/api/v1/orders/{order['id']}").status_code == 404
+    assert bob.get("/api/v1/orders").json()["results"] == []
+    assert bob.post(f"/api/v1/orders/{order['id']}/cancel").status_code == 404
+    cancelled = ann.post(f"/api/v1/orders/{order['id']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert stock_of(shop, shop["chips"], shop["store"]) == (2, 0)
+
+
+def test_delivery_is_allocated_to_a_location_that_has_everything(shop):
+    customer = as_client(p.customer_headers(shop["tenant"], "retail"))
+    order = place(customer, {"fulfilment": "delivery", "lines": [{"sku": "CHIPS", "quantity": 10}]}).json()
+    assert order["location"] == "wh"  # the store has only 2
+    assert stock_of(shop, shop["chips"], shop["warehouse"]) == (50, 10)
+
+
+def test_not_enough_stock_places_nothing(shop):
+    customer = as_client(p.customer_headers(shop["tenant"], "retail"))
+    response = place(
+        customer,
+        {
+            "fulfilment": "pickup",
+            "location_id": shop["store"].pk,
+            "lines": [{"sku": "CHIPS", "quantity": 1}, {"sku": "SAUCE", "quantity": 9}],
+        },
+    )
+    assert response.status_code == 409 and response.json()["error"]["code"] == "insufficient_stock"
+    with tenant_context(shop["tenant"]):
+        assert not Order.objects.exists()
+    assert stock_of(shop, shop["chips"], shop["store"]) == (2, 0)
+
+
+def test_pickup_needs_a_store_that_offers_it(shop):
+    customer = as_client(p.customer_headers(shop["tenant"], "retail"))
+    response = place(
+        customer,
+        {"fulfilment": "pickup", "location_id": shop["warehouse"].pk, "lines": [{"sku": "CHIPS", "quantity": 1}]},
+    )
+    assert response.status_code == 400 and response.json()["error"]["code"] == "fulfilment_unavailable"
+
+
+def test_wholesale_orders_need_approval_and_may_go_on_account(shop):
+    pending = as_client(p.customer_headers(shop["tenant"], "wholesale", approved=False))
+    body = {"fulfilment": "shipping", "on_account": True, "lines": [{"sku": "CHIPS", "quantity": 24}]}
+    refused = place(pending, body)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "wholesale_not_approved"
+    approved = as_client(p.customer_headers(shop["tenant"], "wholesale", approved=True))
+    order = place(approved, body).json()
+    assert (order["status"], order["on_account"], order["channel"]) == ("confirmed", True, "wholesale")
+    retail = as_client(p.customer_headers(shop["tenant"], "retail"))
+    assert place(retail, body).status_code == 400  # on account is for wholesale accounts only
+
+
+def test_tax_exclusive_and_inclusive_totals_round_half_up(shop):
+    tenant = shop["tenant"]
+    with tenant_context(tenant):
+        tenant.tax_rate, tenant.prices_include_tax = Decimal("0.0875"), False
+        connection.tenant = tenant
+        order = order_place(
+            customer=None,
+            channel="staff",
+            fulfilment="pickup",
+            location=shop["store"],
+            lines=[LineRequest(shop["chips"], 1)],
+        )
+        assert (order.subtotal, order.tax, order.total) == (Decimal("3.35"), Decimal("0.29"), Decimal("3.64"))
+        tenant.prices_include_tax = True
+        order = order_place(
+            customer=None,
+            channel="staff",
+            fulfilment="pickup",
+            location=shop["store"],
+            lines=[LineRequest(shop["chips"], 1)],
+        )
+        assert (order.subtotal, order.tax, order.total) == (Decimal("3.35"), Decimal("0.27"), Decimal("3.35"))
+
+
+def test_unpaid_orders_expire_and_release_their_stock(shop):
+    customer = as_client(p.customer_headers(shop["tenant"], "retail"))
+    order = place(
+        customer, {"fulfilment": "pickup", "location_id": shop["store"].pk, "lines": [{"sku": "SAUCE", "quantity": 3}]}
+    ).json()
+    with tenant_context(shop["tenant"]):
+        Order.objects.filter(pk=order["id"]).update(payment_due_at=timezone.now() - dt.timedelta(seconds=1))
+        assert orders_expire_unpaid_task.apply().get() == 1
+        assert orders_expire_unpaid() == 0
+    assert stock_of(shop, shop["sauce"], shop["store"]) == (5, 0)
+    final = customer.get(f"/api/v1/orders/{order['id']}").json()
+    assert final["status"] == "cancelled" and final["events"][-1]["reason"] == "payment window expired"
+
+
+@pytest.mark.slow
+def test_50_concurrent_orders_for_10_units_give_exactly_10_orders(committed_db):
+    tenant = Tenant.objects.get(schema_name=TENANT_A.schema)
+    with tenant_context(tenant):
+        store = f.location(code="race", pickup_enabled=True)
+        hot = f.variant(sku="HOT-10", tracks_lots=True)
+        f.receive(store, hot, 10, batch="R1", expires_in_days=30)
+        headers = [p.customer_headers(tenant, "retail") for _ in range(50)]
+    barrier = threading.Barrier(25)
+
+    def order_one(h):
+        client = as_client(h)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=30)
+        try:
+            return place(
+                client, {"fulfilment": "pickup", "location_id": store.pk, "lines": [{"sku": "HOT-10", "quantity": 1}]}
+            ).status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        codes = list(pool.map(order_one, headers))
+    assert codes.count(201) == 10 and codes.count(409) == 40, codes
+    with tenant_context(tenant):
+        item = StockItem.objects.get(variant=hot, location=store)
+        assert (item.on_hand, item.reserved) == (10, 10)
+        assert Order.objects.filter(lines__sku="HOT-10").count() == 10
