@@ -2,8 +2,9 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
 from apps.catalog import services
-from apps.catalog.csv_io import variants_export_csv
+from apps.catalog.csv_io import COLUMNS, variants_export_csv, variants_import_csv
 from apps.catalog.models import Category, PriceList, PriceListEntry, Product, Supplier, SupplierVariant, Variant
+from apps.core.admin_csv import csv_import_view
 
 
 @admin.register(Category)
@@ -46,6 +47,33 @@ class VariantAdmin(admin.ModelAdmin):
     list_select_related = ["product"]
     readonly_fields = ["is_archived", "archived_at"]
     actions = ["archive", "export_csv"]
+    change_list_template = "admin/catalog/variant/change_list.html"
+
+    def get_urls(self) -> list:
+        from django.urls import path
+
+        return [
+            path("import-csv/", self.admin_site.admin_view(self.import_csv), name="catalog_variant_import"),
+            *super().get_urls(),
+        ]
+
+    def import_csv(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_change_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+
+        def handle(_request: HttpRequest, text: str) -> str:
+            result = variants_import_csv(text)
+            return f"Imported: {result['created']} created, {result['updated']} updated."
+
+        return csv_import_view(
+            self,
+            request,
+            title="Import the catalog from CSV",
+            handle=handle,
+            help_text="Columns: " + ", ".join(COLUMNS) + ". All rows or none.",
+        )
 
     @admin.action(description="Archive", permissions=["change"])
     def archive(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001

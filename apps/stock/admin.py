@@ -7,6 +7,7 @@ import io
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
 
+from apps.core.admin_csv import csv_import_view
 from apps.core.errors import ApplicationError
 from apps.stock import services
 from apps.stock.models import (
@@ -56,9 +57,41 @@ class StockItemAdmin(admin.ModelAdmin):
     readonly_fields = ["variant", "location", *QUANTITIES, "version"]
     fields = [*readonly_fields, "reorder_point", "reorder_quantity"]
     actions = ["export_csv"]
+    change_list_template = "admin/stock/stockitem/change_list.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_urls(self) -> list:
+        from django.urls import path
+
+        return [
+            path("restock-csv/", self.admin_site.admin_view(self.restock_csv), name="stock_stockitem_restock"),
+            *super().get_urls(),
+        ]
+
+    def restock_csv(self, request: HttpRequest) -> HttpResponse:
+        from django import forms
+        from django.core.exceptions import PermissionDenied
+
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+
+        def handle(req: HttpRequest, text: str) -> str:
+            location = req.csv_form.cleaned_data["location"]
+            states = services.stock_bulk_restock(
+                location=location, lines=list(csv.DictReader(io.StringIO(text))), reference="admin CSV restock"
+            )
+            return f"Restocked {len(states)} item(s) at {location}."
+
+        return csv_import_view(
+            self,
+            request,
+            title="Restock from CSV",
+            handle=handle,
+            help_text="Columns: sku, quantity, batch_number, production_date, expiry_date. All rows or none.",
+            extra_fields={"location": forms.ModelChoiceField(queryset=Location.objects.filter(is_active=True))},
+        )
 
     def save_model(self, request: HttpRequest, obj: StockItem, form, change: bool) -> None:  # noqa: ANN001
         services.stock_item_settings_update(

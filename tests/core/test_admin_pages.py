@@ -51,3 +51,34 @@ def test_the_operators_admin_pages_render(db):
     ]:
         assert client.get(path).status_code == 200, path
     assert client.get("/admin/stock/stockitem/").status_code == 403  # tenant data has no tables here
+
+
+def test_catalog_and_stock_csv_imports_in_the_admin(tenant_a):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.catalog.models import Variant
+    from apps.stock.models import StockItem
+
+    with tenant_context(tenant_a):
+        owner = User.objects.create_superuser("csv@admin.test", "pw-Owner-Long-1")
+        loc = f.location()
+    client = Client(HTTP_HOST=TENANT_A.domain)
+    with tenant_context(tenant_a):
+        client.force_login(owner)
+    assert "Import CSV" in client.get("/admin/catalog/variant/").content.decode()
+    csv_text = "sku,product,variant_name,price,tracks_lots\nADM-1,Admin Sauce,250 ml,4.00,no\n"
+    bad = client.post(
+        "/admin/catalog/variant/import-csv/",
+        {"file": SimpleUploadedFile("c.csv", b"sku,product,variant_name,price\nX,,y,-1\n")},
+    )
+    assert bad.status_code == 200 and "nothing was imported" in bad.content.decode()
+    ok = client.post("/admin/catalog/variant/import-csv/", {"file": SimpleUploadedFile("c.csv", csv_text.encode())})
+    assert ok.status_code == 302
+    restock = client.post(
+        "/admin/stock/stockitem/restock-csv/",
+        {"location": loc.pk, "file": SimpleUploadedFile("s.csv", b"sku,quantity\nADM-1,7\n")},
+    )
+    assert restock.status_code == 302
+    with tenant_context(tenant_a):
+        assert Variant.objects.get(sku="ADM-1").price == 4
+        assert StockItem.objects.get(variant__sku="ADM-1").on_hand == 7
