@@ -52,6 +52,8 @@ class Order(models.Model):
     reservation = models.ForeignKey(Reservation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     payment_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     note = models.CharField(max_length=500, blank=True)
+    carrier = models.CharField(max_length=20, blank=True)
+    tracking_number = models.CharField(max_length=64, blank=True)
     placed_at = models.DateTimeField(auto_now_add=True, db_index=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)

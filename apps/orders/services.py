@@ -275,3 +275,111 @@ def orders_expire_unpaid(*, now: dt.datetime | None = None) -> int:
         except InvalidTransition:
             continue  # paid meanwhile
     return count
+
+
+CARRIER_TRACKING_URLS = {
+    "ups": "https://www.ups.com/track?tracknum={}",
+    "fedex": "https://www.fedex.com/fedextrack/?trknbr={}",
+    "usps": "https://tools.usps.com/go/TrackConfirmAction?tLabels={}",
+    "dhl": "https://www.dhl.com/global-en/home/tracking.html?tracking-id={}",
+}
+
+
+@transaction.atomic
+def order_ship(*, order: Order, carrier: str, tracking_number: str) -> Order:
+    """A shipping order leaves with its carrier and tracking number."""
+    if carrier not in CARRIER_TRACKING_URLS or not tracking_number.strip():
+        raise InvalidInput(
+            "Give a known carrier and the tracking number.",
+            code="validation_error",
+            details={"carrier": [f"One of {', '.join(CARRIER_TRACKING_URLS)}."]},
+        )
+    Order.objects.filter(pk=order.pk).update(carrier=carrier, tracking_number=tracking_number.strip()[:64])
+    return order_transition(order=order, to=S.SHIPPED, reason=f"{carrier} {tracking_number.strip()}")
+
+
+def order_tracking(order: Order) -> dict:
+    url = CARRIER_TRACKING_URLS.get(order.carrier, "").format(order.tracking_number) if order.carrier else None
+    return {
+        "number": order.number,
+        "status": order.status,
+        "carrier": order.carrier or None,
+        "tracking_number": order.tracking_number or None,
+        "tracking_url": url,
+        "shipped_at": order.shipped_at,
+    }
+
+
+@dataclass(frozen=True)
+class LineChange:
+    variant: Variant
+    quantity: int  # 0 removes the line
+
+
+@transaction.atomic
+def order_lines_update(*, order: Order, changes: Sequence[LineChange]) -> Order:
+    """Add, change and remove many lines at once while the order is open (placed or confirmed).
+    All or nothing: the stock of the new line set is reserved before the old hold is let go, in
+    one transaction, so a change that cannot be supplied leaves the order exactly as it was."""
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if locked.status not in {S.PLACED, S.CONFIRMED}:
+        raise InvalidTransition(
+            "Lines can only change before the order is paid.", details={"from": locked.status, "to": "lines changed"}
+        )
+    quantities = {line.variant_id: line.quantity for line in locked.lines.all()}
+    variants = {line.variant_id: line.variant for line in locked.lines.select_related("variant")}
+    errors = {}
+    for index, change in enumerate(changes):
+        if change.quantity < 0:
+            errors[str(index)] = {"quantity": ["0 (remove) or more."]}
+        elif change.quantity > 0 and change.variant.is_archived:
+            errors[str(index)] = {"sku": ["Unavailable."]}
+        variants[change.variant.pk] = change.variant
+        quantities[change.variant.pk] = change.quantity
+    new_lines = [LineRequest(variants[vid], qty) for vid, qty in quantities.items() if qty > 0]
+    if not new_lines:
+        errors["lines"] = ["An order keeps at least one line; cancel it instead."]
+    if errors:
+        raise InvalidInput(
+            "Some line changes are not valid; nothing was changed.", code="validation_error", details={"lines": errors}
+        )
+    old_reservation = locked.reservation
+    customer = locked.customer
+    priced = []
+    for line in new_lines:
+        unit = variant_price(variant=line.variant, user=customer, quantity=line.quantity, precision=_precision())
+        priced.append((line, unit, _money(unit * line.quantity)))
+    location = locked.location
+    if old_reservation is not None:
+        stock.reservation_release(reservation=old_reservation)
+    reservation = stock.reservation_create(
+        reference=f"order-{locked.number}",
+        lines=[stock.ReserveLine(line.variant, location, line.quantity) for line in new_lines],
+        ttl=max(locked.payment_due_at - timezone.now(), dt.timedelta(minutes=1)) + dt.timedelta(minutes=5)
+        if locked.payment_due_at
+        else dt.timedelta(minutes=settings.ORDER_PAYMENT_WINDOW_MINUTES),
+    )
+    locked.lines.all().delete()
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=locked,
+                variant=line.variant,
+                sku=line.variant.sku,
+                name=str(line.variant),
+                quantity=line.quantity,
+                unit_price=unit,
+                line_total=total,
+            )
+            for line, unit, total in priced
+        ]
+    )
+    subtotal = sum((total for _, _, total in priced), Decimal("0"))
+    rate = Decimal(getattr(_tenant(), "tax_rate", 0) or 0)
+    taxable = subtotal - locked.discount
+    tax = _money(taxable - taxable / (1 + rate)) if locked.prices_include_tax else _money(taxable * rate)
+    locked.reservation, locked.subtotal, locked.tax = reservation, subtotal, tax
+    locked.total = taxable + locked.delivery_fee + (Decimal("0") if locked.prices_include_tax else tax)
+    locked.save(update_fields=["reservation", "subtotal", "tax", "total"])
+    _event(locked, locked.status, locked.status, f"lines changed ({len(changes)})")
+    return locked

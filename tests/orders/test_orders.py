@@ -213,3 +213,64 @@ def test_50_concurrent_orders_for_10_units_give_exactly_10_orders(committed_db):
         item = StockItem.objects.get(variant=hot, location=store)
         assert (item.on_hand, item.reserved) == (10, 10)
         assert Order.objects.filter(lines__sku="HOT-10").count() == 10
+
+
+def test_bulk_line_changes_are_all_or_nothing(shop):
+    customer = as_client(p.customer_headers(shop["tenant"], "retail"))
+    order = place(
+        customer,
+        {
+            "fulfilment": "pickup",
+            "location_id": shop["store"].pk,
+            "lines": [{"sku": "SAUCE", "quantity": 1}, {"sku": "CHIPS", "quantity": 1}],
+        },
+    ).json()
+    url = f"/api/v1/orders/{order['id']}/lines"
+    too_many = customer.patch(url, {"lines": [{"sku": "SAUCE", "quantity": 9}]}, content_type="application/json")
+    assert too_many.status_code == 409 and too_many.json()["error"]["code"] == "insufficient_stock"
+    unknown = customer.patch(
+        url,
+        {"lines": [{"sku": "NOPE", "quantity": 1}, {"sku": "CHIPS", "quantity": 2}]},
+        content_type="application/json",
+    )
+    assert unknown.status_code == 400 and list(unknown.json()["error"]["details"]["lines"]) == ["0"]
+    assert stock_of(shop, shop["sauce"], shop["store"]) == (5, 1)  # untouched by the refused changes
+    changed = customer.patch(
+        url,
+        {"lines": [{"sku": "SAUCE", "quantity": 3}, {"sku": "CHIPS", "quantity": 0}]},
+        content_type="application/json",
+    )
+    assert changed.status_code == 200, changed.content
+    body = changed.json()
+    assert [(ln["sku"], ln["quantity"]) for ln in body["lines"]] == [("SAUCE", 3)]
+    assert body["subtotal"] == "30.00"
+    assert stock_of(shop, shop["sauce"], shop["store"]) == (5, 3)
+    assert stock_of(shop, shop["chips"], shop["store"]) == (2, 0)
+    empty = customer.patch(url, {"lines": [{"sku": "SAUCE", "quantity": 0}]}, content_type="application/json")
+    assert empty.status_code == 400
+
+
+def test_a_shipping_order_is_shipped_with_tracking(shop):
+    customer = as_client(p.customer_headers(shop["tenant"], "retail"))
+    staff = as_client(p.staff_headers(shop["tenant"], "owner"))
+    order = place(customer, {"fulfilment": "shipping", "lines": [{"sku": "CHIPS", "quantity": 5}]}).json()
+    for to in ("paid", "preparing"):
+        staff.post(f"/api/v1/orders/{order['id']}/transitions", {"to": to}, content_type="application/json")
+    shipped = staff.post(
+        f"/api/v1/orders/{order['id']}/ship",
+        {"carrier": "ups", "tracking_number": "1Z999"},
+        content_type="application/json",
+    )
+    assert shipped.status_code == 200 and shipped.json()["status"] == "shipped"
+    tracking = customer.get(f"/api/v1/orders/{order['id']}/tracking").json()
+    assert tracking["carrier"] == "ups" and tracking["tracking_url"].endswith("1Z999")
+    assert stock_of(shop, shop["chips"], shop["warehouse"]) == (45, 0)
+    pickup = place(
+        customer, {"fulfilment": "pickup", "location_id": shop["store"].pk, "lines": [{"sku": "CHIPS", "quantity": 1}]}
+    ).json()
+    wrong = staff.post(
+        f"/api/v1/orders/{pickup['id']}/ship",
+        {"carrier": "ups", "tracking_number": "1"},
+        content_type="application/json",
+    )
+    assert wrong.status_code == 409

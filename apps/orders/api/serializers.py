@@ -49,6 +49,8 @@ class OrderSerializer(serializers.ModelSerializer):
             "completed_at",
             "cancelled_at",
             "refunded_at",
+            "carrier",
+            "tracking_number",
             "lines",
             "events",
         ]
@@ -70,3 +72,26 @@ class OrderInputSerializer(serializers.Serializer):
 class TransitionSerializer(serializers.Serializer):
     to = serializers.ChoiceField(choices=OrderStatus.choices)
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class LineChangeSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=0, max_value=10_000, help_text="0 removes the line.")
+
+
+class LinesUpdateSerializer(serializers.Serializer):
+    lines = LineChangeSerializer(many=True, min_length=1, max_length=200)
+
+
+class ShipSerializer(serializers.Serializer):
+    carrier = serializers.ChoiceField(choices=["ups", "fedex", "usps", "dhl"])
+    tracking_number = serializers.CharField(max_length=64)
+
+
+class TrackingSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    status = serializers.CharField()
+    carrier = serializers.CharField(allow_null=True)
+    tracking_number = serializers.CharField(allow_null=True)
+    tracking_url = serializers.CharField(allow_null=True)
+    shipped_at = serializers.DateTimeField(allow_null=True)

@@ -168,3 +168,66 @@ class OrderCancelView(GenericAPIView):
             )
         services.order_transition(order=order, to=OrderStatus.CANCELLED, reason="cancelled by the customer")
         return Response(s.OrderSerializer(visible_orders(request).get(pk=order.pk)).data)
+
+
+class OrderLinesView(GenericAPIView):
+    access_policy = Access(guest=True, retail=True, wholesale=True, staff_roles=frozenset({"owner", "store_manager"}))
+    serializer_class = s.LinesUpdateSerializer
+
+    @extend_schema(
+        operation_id="orders_lines_update",
+        summary="Change many lines at once",
+        description="Set each listed SKU to its quantity (new SKUs are added, 0 removes). All or "
+        "nothing, with per-line errors; only before the order is paid.",
+        responses=s.OrderSerializer,
+        tags=["orders"],
+    )
+    def patch(self, request: Request, order_id: int) -> Response:
+        order = get_or_404(visible_orders(request), "No such order.", pk=order_id)
+        data = s.LinesUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        raw = data.validated_data["lines"]
+        variants = {v.sku: v for v in Variant.objects.filter(sku__in={ln["sku"] for ln in raw})}
+        unknown = {str(i): {"sku": ["Unknown SKU."]} for i, ln in enumerate(raw) if ln["sku"] not in variants}
+        if unknown:
+            raise InvalidInput(
+                "Some lines are not valid; nothing was changed.", code="validation_error", details={"lines": unknown}
+            )
+        services.order_lines_update(
+            order=order, changes=[services.LineChange(variants[ln["sku"]], ln["quantity"]) for ln in raw]
+        )
+        return Response(s.OrderSerializer(visible_orders(request).get(pk=order.pk)).data)
+
+
+class OrderShipView(GenericAPIView):
+    access_policy = OPERATORS
+    serializer_class = s.ShipSerializer
+
+    @extend_schema(
+        operation_id="orders_ship",
+        summary="Ship an order",
+        description="A shipping order leaves with its carrier and tracking number.",
+        responses=s.OrderSerializer,
+        tags=["orders"],
+    )
+    def post(self, request: Request, order_id: int) -> Response:
+        order = get_or_404(visible_orders(request), "No such order.", pk=order_id)
+        data = s.ShipSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.order_ship(order=order, **data.validated_data)
+        return Response(s.OrderSerializer(visible_orders(request).get(pk=order.pk)).data)
+
+
+class OrderTrackingView(GenericAPIView):
+    access_policy = READERS
+    serializer_class = s.TrackingSerializer
+
+    @extend_schema(
+        operation_id="orders_tracking",
+        summary="Where is my order",
+        description="Carrier, tracking number and the carrier's tracking page.",
+        tags=["orders"],
+    )
+    def get(self, request: Request, order_id: int) -> Response:
+        order = get_or_404(visible_orders(request), "No such order.", pk=order_id)
+        return Response(s.TrackingSerializer(services.order_tracking(order)).data)

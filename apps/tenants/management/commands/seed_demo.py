@@ -56,6 +56,10 @@ class Command(BaseCommand):
                     manager = User.objects.get(email=STAFF_USERS[0][0])
                     Location.objects.get(code="north").managers.add(manager)
                     self.stdout.write("Seeded the demo catalog, two stores, a warehouse, lots and stock.")
+                from apps.orders.demo import seed_orders
+
+                if count := seed_orders(retail_email=RETAIL_EMAIL, wholesale_email=WHOLESALE_EMAIL):
+                    self.stdout.write(f"Seeded {count} demo orders, one in every status.")
         port = options["port"]
         base = f"http://{tenant.get_primary_domain()}:{port}"
         lines = [
