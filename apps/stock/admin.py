@@ -40,6 +40,14 @@ def _run(admin_obj: admin.ModelAdmin, request: HttpRequest, action, queryset, do
 @admin.register(Location)
 class LocationAdmin(admin.ModelAdmin):
     list_display = ["name", "code", "kind", "pickup_enabled", "curbside_enabled", "is_active"]
+
+    def get_queryset(self, request: HttpRequest):  # noqa: ANN201
+        queryset = super().get_queryset(request)
+        roles = set(request.user.groups.values_list("name", flat=True))
+        if request.user.is_superuser or roles & {"Owner", "Warehouse Staff"} or "Store Manager" not in roles:
+            return queryset
+        return queryset.filter(managers=request.user)
+
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "code"]
     filter_horizontal = ["managers"]
@@ -230,3 +238,29 @@ class ReorderSuggestionAdmin(admin.ModelAdmin):
     def draft_orders(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
         orders = services.purchase_orders_draft_from_suggestions()
         self.message_user(request, f"Drafted {len(orders)} purchase order(s).")
+
+
+def _scope_to_managed_locations(admin_class: type[admin.ModelAdmin], path: str) -> None:
+    """Store managers (without the owner or warehouse role) see only their locations' rows."""
+    original = admin_class.get_queryset
+
+    def get_queryset(self, request: HttpRequest):  # noqa: ANN001, ANN202
+        queryset = original(self, request)
+        user = request.user
+        if user.is_superuser:
+            return queryset
+        roles = set(user.groups.values_list("name", flat=True))
+        if roles & {"Owner", "Warehouse Staff"} or "Store Manager" not in roles:
+            return queryset
+        return queryset.filter(**{f"{path}__managers": user}).distinct()
+
+    admin_class.get_queryset = get_queryset
+
+
+for _admin_class, _path in (
+    (StockItemAdmin, "location"),
+    (MovementAdmin, "location"),
+    (RestockAlertAdmin, "stock_item__location"),
+    (ReorderSuggestionAdmin, "stock_item__location"),
+):
+    _scope_to_managed_locations(_admin_class, _path)

@@ -150,3 +150,26 @@ def test_low_stock_alerts_are_listed(world):
     owner.patch(f"/api/v1/stock-items/{item.pk}", {"reorder_point": 5}, content_type="application/json")
     alerts = owner.get("/api/v1/stock-alerts").json()["results"]
     assert [(a["sku"], a["location"], a["available"]) for a in alerts] == [("SAUCE", "south", 4)]
+
+
+def test_store_managers_see_only_their_locations_in_the_admin(world):
+    from django.contrib.auth.models import Group
+
+    with tenant_context(world["tenant"]):
+        manager = User.objects.create_user("mgr-admin@example.com", "pw-Manager-Long-1", is_staff=True)
+        manager.groups.add(Group.objects.get(name="Store Manager"))
+        world["north"].managers.add(manager)
+    browser = Client(HTTP_HOST=TENANT_A.domain)
+    with tenant_context(world["tenant"]):
+        browser.force_login(manager)
+    assert browser.get("/admin/stock/stockitem/").status_code == 200
+    with tenant_context(world["tenant"]):
+        from django.contrib import admin as django_admin
+        from django.test import RequestFactory
+
+        from apps.stock.admin import StockItemAdmin
+
+        request = RequestFactory().get("/")
+        request.user = manager
+        rows = StockItemAdmin(StockItem, django_admin.site).get_queryset(request)
+        assert {row.location.code for row in rows} == {"north"}

@@ -1,0 +1,584 @@
+"""Benchmark: N concurrent HTTP clients placing orders on the real server; print orders/s, latency and oversell.
+
+    DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python -m bench.order_placement [--clients 16]
+        [--seconds 10] [--workers 4] [--worker-class sync|gthread] [--threads 1] [--hot-stock N]
+        [--variants 100] [--stock 100000] [--port 8765] [--keep]
+
+Creates a premium `bench_ord_<run>` tenant (cloned from the base schema) with a pickup store, one
+hot lot-tracked variant with limited stock (three lots, so that it sells out during the run and
+FEFO walks across lots) and a pool of lot-tracked variants with plenty of stock (two lots each),
+and one retail user with a Bearer token per client. It then starts the real server the way the
+Procfile's web process does (gunicorn, config.wsgi, DEBUG off) and runs the clients, one thread
+each with its own `requests.Session`, POSTing /api/v1/orders until the time is up (gunicorn's sync
+workers close the connection after each response; gthread workers keep it alive).
+Every order has 3 lines of 1 unit: the hot variant and two distinct random pool variants, so once
+the hot variant is sold out every further order is refused with 409 `insufficient_stock`.
+
+Each client is its own user: the premium plan allows 1200 requests/minute per principal and
+12000/minute per tenant, and refusals above that (429) are counted separately.
+
+Afterwards the stock rows, lot rows and ledger are checked inside the tenant: orders in the
+database equal the 201 answers, units reserved per variant equal the units on the placed orders
+(the hot variant: one per order), no row is over-reserved or negative, every row equals the sum of
+its movements, FEFO order is kept, and the oversell count (hot units reserved beyond what was received) must be 0.
+The server is stopped and the bench tenant dropped afterwards unless --keep is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_CLIENTS = 64
+MAX_SECONDS = 600  # access tokens live 15 minutes
+ACTOR = "bench:order_placement"
+
+
+def _django_setup() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+
+
+# ---------------------------------------------------------------------------------------------
+# Setup and checks (inside the bench tenant)
+
+
+@dataclass
+class Fixture:
+    location_id: int
+    hot_variant_id: int
+    hot_sku: str
+    pool_skus: list[str]
+    received: dict[int, int]  # variant id -> units received
+    tokens: list[str]  # one access token per client
+
+
+def _setup(*, variants: int, stock: int, hot_stock: int, clients: int) -> Fixture:
+    import datetime as dt
+
+    from apps.accounts.models import User
+    from apps.accounts.services import session_start
+    from apps.catalog.models import Category, Product, Variant
+    from apps.stock.models import Location
+    from apps.stock.services import ReceiptLine, stock_receive
+
+    today = dt.date.today()
+    expiries = [today + dt.timedelta(days=d) for d in (30, 60, 90)]
+    location = Location.objects.create(
+        name="Bench store", code="bench-store", kind=Location.Kind.STORE, pickup_enabled=True
+    )
+    category = Category.objects.create(name="Bench", slug="bench")
+    product = Product.objects.create(name="Bench hot sauce", slug="bench-hot-sauce", category=category)
+    created = Variant.objects.bulk_create(
+        [
+            Variant(product=product, sku=f"BENCH-{i:05d}", name=f"Bench {i}", price="4.50", tracks_lots=True)
+            for i in range(variants + 1)
+        ]
+    )
+    hot, pool = created[0], created[1:]
+
+    # Hot variant: three lots of unequal size, later expiry first in the receipt.
+    third = hot_stock // 3
+    hot_lots = [(expiries[2], third), (expiries[0], third), (expiries[1], hot_stock - 2 * third)]
+    lines = [ReceiptLine(hot, qty, f"HOT-{n}", None, exp) for n, (exp, qty) in enumerate(hot_lots) if qty > 0]
+    half = stock // 2
+    for variant in pool:
+        lines.append(ReceiptLine(variant, stock - half, f"{variant.sku}-B", None, expiries[1]))
+        lines.append(ReceiptLine(variant, half, f"{variant.sku}-A", None, expiries[0]))
+    stock_receive(location=location, lines=[line for line in lines if line.quantity > 0], reference="bench-setup")
+
+    tokens = []
+    run = uuid.uuid4().hex[:6]
+    for i in range(clients):
+        # No password: nobody signs in, the session is opened directly (and no hashing cost).
+        user = User.objects.create_user(f"bench-{run}-{i}@example.com", None, kind="retail")
+        tokens.append(session_start(user=user, device_name="bench").access)
+    received = {hot.pk: hot_stock} | {v.pk: stock for v in pool}
+    return Fixture(location.pk, hot.pk, hot.sku, [v.sku for v in pool], received, tokens)
+
+
+@dataclass
+class Checks:
+    orders_db: int
+    hot_reserved: int
+    oversell: int
+    bad_rows: int
+    lines_ok: bool
+    ledger_ok: bool
+    fefo_ok: bool
+    messages: list[str]
+
+
+def _check(*, fixture: Fixture, placed: int) -> Checks:
+    from django.db.models import F, Q, Sum
+
+    from apps.orders.models import Order, OrderLine
+    from apps.stock.models import LotStock, Movement, StockItem
+
+    messages: list[str] = []
+    broken = Q(on_hand__lt=0) | Q(reserved__lt=0) | Q(reserved__gt=F("on_hand"))
+    bad_rows = StockItem.objects.filter(broken).count() + LotStock.objects.filter(broken).count()
+    if bad_rows:
+        messages.append(f"{bad_rows} stock/lot rows negative or reserved > on_hand")
+
+    orders_db = Order.objects.count()
+    if orders_db != placed:
+        messages.append(f"the clients got {placed} orders placed (201) but the database holds {orders_db}")
+    items = {item.variant_id: item for item in StockItem.objects.filter(location_id=fixture.location_id)}
+    hot = items[fixture.hot_variant_id]
+    hot_received = fixture.received[fixture.hot_variant_id]
+    oversell = max(0, hot.reserved - hot_received, placed - hot_received)
+    if hot.reserved != placed:
+        messages.append(f"hot variant: {hot.reserved} units reserved for {placed} placed orders")
+
+    # Every placed order still holds its reservation: units reserved per variant == units ordered.
+    ordered = dict(
+        OrderLine.objects.values_list("variant_id").annotate(n=Sum("quantity")).values_list("variant_id", "n")
+    )
+    lines_ok = True
+    for variant_id, item in items.items():
+        if item.reserved != ordered.get(variant_id, 0):
+            lines_ok = False
+            messages.append(f"variant {variant_id}: {item.reserved} reserved, {ordered.get(variant_id, 0)} ordered")
+
+    # Ledger: every stock row and lot row equals the sum of its movements; lots add up to their item.
+    ledger_ok = True
+    by_item = {
+        (row["variant_id"], row["location_id"]): row
+        for row in Movement.objects.values("variant_id", "location_id").annotate(
+            on_hand=Sum("on_hand_delta"), reserved=Sum("reserved_delta")
+        )
+    }
+    for item in StockItem.objects.all():
+        row = by_item.get((item.variant_id, item.location_id), {"on_hand": 0, "reserved": 0})
+        if (row["on_hand"], row["reserved"]) != (item.on_hand, item.reserved):
+            ledger_ok = False
+            messages.append(f"ledger {row} != stock item {item.pk} ({item.on_hand}, {item.reserved})")
+    by_lot = {
+        (row["lot_id"], row["location_id"]): row
+        for row in Movement.objects.filter(lot__isnull=False)
+        .values("lot_id", "location_id")
+        .annotate(on_hand=Sum("on_hand_delta"), reserved=Sum("reserved_delta"))
+    }
+    lot_totals: dict[int, tuple[int, int]] = {}
+    lot_rows = list(LotStock.objects.select_related("lot").order_by("lot__variant_id", "lot__expiry_date", "lot_id"))
+    for lot_stock in lot_rows:
+        row = by_lot.get((lot_stock.lot_id, lot_stock.location_id), {"on_hand": 0, "reserved": 0})
+        if (row["on_hand"], row["reserved"]) != (lot_stock.on_hand, lot_stock.reserved):
+            ledger_ok = False
+            messages.append(f"ledger {row} != lot stock {lot_stock.pk} ({lot_stock.on_hand}, {lot_stock.reserved})")
+        on_hand, reserved = lot_totals.get(lot_stock.lot.variant_id, (0, 0))
+        lot_totals[lot_stock.lot.variant_id] = (on_hand + lot_stock.on_hand, reserved + lot_stock.reserved)
+    for variant_id, item in items.items():
+        if lot_totals.get(variant_id, (0, 0)) != (item.on_hand, item.reserved):
+            ledger_ok = False
+            messages.append(f"lots of variant {variant_id} do not add up to its stock row")
+
+    # FEFO: every line is of 1 unit, so a later-expiring lot may only hold reservations once every
+    # earlier lot of the variant is fully reserved.
+    fefo_ok = True
+    earlier_free: dict[int, bool] = {}
+    for lot_stock in lot_rows:
+        variant_id = lot_stock.lot.variant_id
+        if earlier_free.get(variant_id) and lot_stock.reserved > 0:
+            fefo_ok = False
+            messages.append(f"FEFO broken: lot {lot_stock.lot.batch_number} reserved while an earlier lot had units")
+        if lot_stock.on_hand > lot_stock.reserved:
+            earlier_free[variant_id] = True
+    return Checks(orders_db, hot.reserved, oversell, bad_rows, lines_ok, ledger_ok, fefo_ok, messages)
+
+
+def _db_counters() -> tuple[int, int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT deadlocks, xact_rollback FROM pg_stat_database WHERE datname = current_database()")
+        deadlocks, rollbacks = cursor.fetchone()
+    return deadlocks, rollbacks
+
+
+def _lock_waiters() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT count(*) FROM pg_stat_activity
+               WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"""
+        )
+        return cursor.fetchone()[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# The server (a gunicorn subprocess, as in the Procfile)
+
+
+def _server_start(args: argparse.Namespace, host: str, log: IO[bytes]) -> subprocess.Popen[bytes]:
+    import requests
+
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "DJANGO_DEBUG": "false",
+        "ALLOWED_HOSTS": "*",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONWARNINGS": "ignore:No directory at:UserWarning",  # whitenoise: no collectstatic here
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{args.port}",
+        "--workers",
+        str(args.workers),
+        "--threads",
+        str(args.threads),
+        "--worker-class",
+        args.worker_class,
+        "--timeout",
+        "30",
+        "--no-control-socket",
+        "--log-level",
+        "warning",
+    ]
+    # Fixed argv built from this script's own options, no shell.
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    url = f"http://127.0.0.1:{args.port}/health/live"
+    give_up = time.monotonic() + 60
+    while time.monotonic() < give_up:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {proc.returncode} before answering (see its log)")
+        try:
+            if requests.get(url, headers={"Host": host}, timeout=2).status_code == 200:
+                return proc
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    _server_stop(proc)
+    raise RuntimeError("gunicorn did not answer /health/live within 60 s")
+
+
+def _server_stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+# ---------------------------------------------------------------------------------------------
+# Clients (threads of this process, one keep-alive session each)
+
+
+@dataclass
+class Sample:
+    at: float  # seconds since the start, when the answer arrived
+    latency: float  # seconds
+    status: int  # 0: no answer (connection error, timeout)
+    code: str  # the error code of a refusal, or the exception name
+
+
+@dataclass
+class ClientResult:
+    client: int
+    samples: list[Sample] = field(default_factory=list)
+    first_errors: list[str] = field(default_factory=list)
+
+
+def _client(
+    index: int,
+    *,
+    base: str,
+    host: str,
+    token: str,
+    fixture: Fixture,
+    seed: int,
+    barrier: threading.Barrier,
+    clock: dict[str, float],
+    result: ClientResult,
+) -> None:
+    import requests
+
+    rng = random.Random(seed)
+    session = requests.Session()
+    session.headers.update({"Host": host, "Authorization": f"Bearer {token}"})
+    try:
+        session.get(f"{base}/api/v1/orders", timeout=30)  # warm up: connection, worker, token checks
+    except requests.RequestException as exc:
+        result.first_errors.append(f"warm-up: {type(exc).__name__}: {exc}"[:300])
+    barrier.wait()
+    started, end = clock["started"], clock["end"]
+    url = f"{base}/api/v1/orders"
+    while time.monotonic() < end:
+        first, second = rng.sample(fixture.pool_skus, 2)
+        body = {
+            "fulfilment": "pickup",
+            "location_id": fixture.location_id,
+            "lines": [
+                {"sku": fixture.hot_sku, "quantity": 1},
+                {"sku": first, "quantity": 1},
+                {"sku": second, "quantity": 1},
+            ],
+        }
+        t0 = time.monotonic()
+        try:
+            response = session.post(url, json=body, timeout=60)
+        except requests.RequestException as exc:
+            t1 = time.monotonic()
+            result.samples.append(Sample(t1 - started, t1 - t0, 0, type(exc).__name__))
+            if len(result.first_errors) < 3:
+                result.first_errors.append(f"{type(exc).__name__}: {exc}"[:300])
+            continue
+        t1 = time.monotonic()
+        code = ""
+        if response.status_code != 201:
+            try:
+                code = response.json()["error"]["code"]
+            except (ValueError, KeyError, TypeError):
+                code = f"http_{response.status_code}"
+            if response.status_code not in (409, 429) and len(result.first_errors) < 3:
+                result.first_errors.append(f"{response.status_code} {response.text.strip()[:240]}")
+        result.samples.append(Sample(t1 - started, t1 - t0, response.status_code, code))
+    session.close()
+
+
+def _percentile(ordered: list[float], p: float) -> float:
+    if not ordered:
+        return float("nan")
+    rank = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def _ms(values: list[float], *ps: float) -> str:
+    ordered = sorted(values)
+    return " / ".join(f"{_percentile(ordered, p) * 1000:.1f}" for p in ps) + " ms"
+
+
+def _run(args: argparse.Namespace, *, host: str, schema_name: str, fixture: Fixture, hot_stock: int) -> bool:
+    base = f"http://127.0.0.1:{args.port}"
+    clock: dict[str, float] = {}
+    barrier = threading.Barrier(args.clients + 1)
+    results = [ClientResult(client=i) for i in range(args.clients)]
+    threads = [
+        threading.Thread(
+            target=_client,
+            args=(i,),
+            kwargs={
+                "base": base,
+                "host": host,
+                "token": fixture.tokens[i],
+                "fixture": fixture,
+                "seed": args.seed + i,
+                "barrier": barrier,
+                "clock": clock,
+                "result": results[i],
+            },
+            daemon=True,
+        )
+        for i in range(args.clients)
+    ]
+    for thread in threads:
+        thread.start()
+    deadlocks0, rollbacks0 = _db_counters()
+    clock["started"] = time.monotonic()
+    clock["end"] = clock["started"] + args.seconds
+    barrier.wait(timeout=120)
+    samples_waiting: list[int] = []
+    while any(thread.is_alive() for thread in threads):
+        samples_waiting.append(_lock_waiters())
+        time.sleep(0.1)
+        if time.monotonic() > clock["end"] + 120:
+            print("  some clients did not finish; giving up on them")
+            break
+    deadlocks1, rollbacks1 = _db_counters()
+
+    samples = [s for r in results for s in r.samples]
+    duration = max((s.at for s in samples), default=0.0)
+    placed = [s for s in samples if s.status == 201]
+    refused = [s for s in samples if s.status == 409]
+    limited = [s for s in samples if s.status == 429]
+    other = [s for s in samples if s.status not in (201, 409, 429)]
+    sold_out_at = min((s.at for s in refused if s.code == "insufficient_stock"), default=None)
+    last_placed_at = max((s.at for s in placed), default=0.0)
+
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    with schema_context(schema_name):
+        checks = _check(fixture=fixture, placed=len(placed))
+    connection.set_schema_to_public()
+
+    def counted(rows: list[Sample]) -> str:
+        by = Counter(s.code or str(s.status) for s in rows)
+        return f"{len(rows)} {dict(sorted(by.items()))}" if rows else "0"
+
+    def by_status(rows: list[Sample]) -> str:
+        by = Counter(s.status for s in rows)
+        return f"{len(rows)} " + str({k: by[k] for k in sorted(by)}) if rows else "0"
+
+    if sold_out_at is not None:
+        ending = f"hot variant sold out: last order at {last_placed_at:.2f} s, first refusal at {sold_out_at:.2f} s"
+    else:
+        ending = f"hot variant not sold out ({hot_stock - checks.hot_reserved} of {hot_stock} left)"
+    phase = max(last_placed_at, 1e-9) if sold_out_at is not None else max(duration, 1e-9)
+    threads_word = "thread" if args.threads == 1 else "threads"
+    ledger = checks.ledger_ok and checks.lines_ok and not checks.bad_rows and checks.orders_db == len(placed)
+    print(
+        f"\n== {args.clients} clients x 3-line pickup orders (1 hot of {hot_stock} units + 2 of "
+        f"{len(fixture.pool_skus)} pool variants), gunicorn {args.worker_class} {args.workers} workers"
+    )
+    rows = [
+        ("clients", f"{args.clients} threads (requests.Session each, one retail user each)"),
+        ("server", f"gunicorn {args.worker_class}, {args.workers} workers x {args.threads} {threads_word}, DEBUG off"),
+        ("duration", f"{duration:.2f} s ({ending})"),
+        ("requests", f"{len(samples)} ({len(samples) / duration if duration else 0:.1f}/s)"),
+        ("placed (201)", f"{len(placed)}"),
+        ("refused (409)", counted(refused)),
+        ("rate limited (429)", f"{len(limited)}"),
+        ("errors", by_status(other)),
+        ("orders/s", f"{len(placed) / duration if duration else 0:.1f} over the run"),
+        ("orders/s to sell-out", f"{len(placed) / phase:.1f} (until the last 201 at {last_placed_at:.2f} s)"),
+        ("latency 201 p50/p90/p99", _ms([s.latency for s in placed], 50, 90, 99)),
+        ("latency 201 max", _ms([s.latency for s in placed], 100)),
+        ("latency all p50/p90/p99", _ms([s.latency for s in samples], 50, 90, 99)),
+    ]
+    if refused:
+        rows.append(("latency 409 p50/p99", _ms([s.latency for s in refused], 50, 99)))
+    waiting = f"avg {sum(samples_waiting) / max(1, len(samples_waiting)):.1f}, max {max(samples_waiting, default=0)}"
+    rows += [
+        ("lock waiters", f"{waiting} (backends waiting on a lock, sampled ~10/s)"),
+        ("deadlocks/rollbacks", f"{deadlocks1 - deadlocks0} / {rollbacks1 - rollbacks0} (pg_stat_database)"),
+        ("orders in database", f"{checks.orders_db}" + ("" if checks.orders_db == len(placed) else "  <-- != 201s")),
+        ("hot reserved", f"{checks.hot_reserved} of {hot_stock} received"),
+        ("oversell", f"{checks.oversell}" + ("" if checks.oversell == 0 else "  <-- MUST BE 0")),
+        ("stock rows", "ok" if not checks.bad_rows else f"{checks.bad_rows} BAD"),
+        ("reserved == ordered", "ok" if checks.lines_ok else "FAILED"),
+        ("ledger check", "ok" if checks.ledger_ok else "FAILED"),
+        ("FEFO check", "ok" if checks.fefo_ok else "FAILED"),
+    ]
+    width = max(len(label) for label, _ in rows) + 2
+    for label, value in rows:
+        print(f"{label + ':':<{width}}{value}")
+    for line in [line for r in results for line in r.first_errors][:5]:
+        print(f"  e.g. {line}")
+    for message in checks.messages[:10]:
+        print(f"  ! {message}")
+    return checks.oversell == 0 and ledger and checks.fefo_ok and not other
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=16, help=f"concurrent HTTP clients (1-{MAX_CLIENTS})")
+    parser.add_argument("--seconds", type=float, default=10.0, help=f"duration of the run (at most {MAX_SECONDS})")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--worker-class", choices=("sync", "gthread"), default="sync")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
+    parser.add_argument(
+        "--hot-stock",
+        type=int,
+        default=None,
+        help="units of the hot variant (default: clients * seconds * 2, so that it sells out on a small machine)",
+    )
+    parser.add_argument("--variants", type=int, default=100, help="variants in the random pool (>= 2)")
+    parser.add_argument("--stock", type=int, default=100_000, help="units of each pool variant")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", action="store_true", help="do not drop the bench tenant afterwards")
+    args = parser.parse_args()
+    if not 1 <= args.clients <= MAX_CLIENTS:
+        parser.error(f"--clients must be between 1 and {MAX_CLIENTS}")
+    if not 0 < args.seconds <= MAX_SECONDS:
+        parser.error(f"--seconds must be above 0 and at most {MAX_SECONDS}")
+    if args.workers < 1 or args.threads < 1:
+        parser.error("--workers and --threads must be >= 1")
+    if args.worker_class == "sync" and args.threads != 1:
+        parser.error("--threads needs --worker-class gthread")
+    if args.variants < 2 or args.stock < 2:
+        parser.error("--variants must be >= 2 and --stock >= 2")
+    hot_stock = args.hot_stock if args.hot_stock is not None else max(1, int(args.clients * args.seconds * 2))
+
+    _django_setup()
+    from django.db import connection
+    from django_tenants.utils import tenant_context
+
+    from apps.core.audit import system_actor
+    from apps.tenants.services import base_schema_ensure, tenant_create
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        server = cursor.fetchone()[0]
+        cursor.execute("SHOW max_connections")
+        max_connections = int(cursor.fetchone()[0])
+    if args.workers * args.threads + 5 > max_connections:
+        parser.error(f"{args.workers * args.threads} server connections do not fit max_connections {max_connections}")
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"machine: nproc {affinity} (cpu_count {os.cpu_count()}), Python {sys.version.split()[0]}")
+    print(f"postgres: {server}, max_connections {max_connections}, database {connection.settings_dict['NAME']}")
+
+    all_ok = False
+    with system_actor(ACTOR):
+        base_schema_ensure()
+        t0 = time.perf_counter()
+        run = uuid.uuid4().hex[:8]
+        schema_name, host = f"bench_ord_{run}", f"bench-ord-{run}.localhost"
+        tenant = tenant_create(name=f"Bench orders {run}", schema_name=schema_name, domain=host, plan="premium")
+        log = tempfile.NamedTemporaryFile(prefix="bench-order-placement-", suffix=".log", delete=False)  # noqa: SIM115
+        proc: subprocess.Popen[bytes] | None = None
+        try:
+            with tenant_context(tenant):
+                fixture = _setup(variants=args.variants, stock=args.stock, hot_stock=hot_stock, clients=args.clients)
+            connection.set_schema_to_public()
+            print(
+                f"setup: tenant {schema_name} (premium), 1 hot variant ({hot_stock} units), {args.variants} pool "
+                f"variants ({args.stock} units each), {args.clients} users, in {time.perf_counter() - t0:.2f} s"
+            )
+            t0 = time.perf_counter()
+            proc = _server_start(args, host, log)
+            print(f"server: gunicorn pid {proc.pid} on port {args.port} up in {time.perf_counter() - t0:.2f} s")
+            all_ok = _run(args, host=host, schema_name=schema_name, fixture=fixture, hot_stock=hot_stock)
+        finally:
+            if proc is not None:
+                _server_stop(proc)
+            log.close()
+            server_log = Path(log.name).read_text(errors="replace").splitlines()
+            if server_log:
+                print(f"\nserver log ({len(server_log)} lines, {log.name}):")
+                for line in server_log[:15]:
+                    print(f"  | {line[:200]}")
+            else:
+                Path(log.name).unlink()
+            connection.set_schema_to_public()
+            if args.keep:
+                print(f"\nkept tenant {schema_name} ({host})")
+            else:
+                tenant.domains.all().delete()
+                tenant.delete(force_drop=True)
+                connection.set_schema_to_public()
+    print(f"\nresult: {'all checks passed' if all_ok else 'CHECKS FAILED'}")
+    return 0 if all_ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
