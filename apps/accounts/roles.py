@@ -13,6 +13,8 @@ from django.contrib.auth.models import Group, Permission
 ROLE_PERMISSIONS: dict[str, str | set[str]] = {
     "Owner": "*",
     "Store Manager": {
+        "orders.view_order",
+        "orders.change_order",
         "stock.view_location",
         "stock.view_stockitem",
         "stock.change_stockitem",

@@ -57,3 +57,8 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel (releases stock)", permissions=["change"])
     def cancel(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
         self._move(request, queryset, lambda o: OrderStatus.CANCELLED)
+
+
+from apps.stock.admin import _scope_to_managed_locations  # noqa: E402
+
+_scope_to_managed_locations(OrderAdmin, "location")

@@ -49,6 +49,14 @@ class Order(models.Model):
     total = models.DecimalField(max_digits=12, decimal_places=2)
     prices_include_tax = models.BooleanField(default=False)
     on_account = models.BooleanField(default=False, help_text="Wholesale credit terms: no card payment.")
+    placed_by_key = models.ForeignKey(
+        "accounts.ApiKey",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        help_text="The partner key that placed it (partners see their own orders only).",
+    )
     reservation = models.ForeignKey(Reservation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     payment_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     note = models.CharField(max_length=500, blank=True)

@@ -32,7 +32,7 @@ from apps.core.services import events_record
 from apps.orders.errors import FulfilmentUnavailable, InvalidTransition, WholesaleNotApproved
 from apps.orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from apps.stock import services as stock
-from apps.stock.errors import ReservationClosed
+from apps.stock.errors import InsufficientStock, ReservationClosed
 from apps.stock.models import Location, StockItem
 
 S = OrderStatus
@@ -52,7 +52,11 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 # The status that ends "preparing" for each fulfilment method.
 HANDOFF = {"pickup": S.READY, "curbside": S.READY, "delivery": S.OUT_FOR_DELIVERY, "shipping": S.SHIPPED}
-ON_ACCOUNT_HOLD = dt.timedelta(days=14)
+# When the goods leave the business, the reservation becomes a sale in the ledger: picked up
+# (completed) for pickup and curbside, on the road for delivery, handed to the carrier for shipping.
+SALE_AT = {"pickup": S.COMPLETED, "curbside": S.COMPLETED, "delivery": S.OUT_FOR_DELIVERY, "shipping": S.SHIPPED}
+# Once paid (or confirmed on account) the stock is held until fulfilment, not just the payment window.
+FULFILMENT_HOLD = dt.timedelta(days=60)
 
 
 @dataclass(frozen=True)
@@ -95,10 +99,9 @@ def allocate(lines: Sequence[LineRequest]) -> list[tuple[LineRequest, Location]]
     for line in lines:
         best = max(ordered, key=lambda loc: available[loc.pk].get(line.variant.pk, 0), default=None)
         if best is None:
-            raise InvalidInput(
+            raise InsufficientStock(
                 f"{line.variant.sku} is not stocked anywhere.",
-                code="insufficient_stock",
-                details={"sku": line.variant.sku},
+                details={"lines": [{"sku": line.variant.sku, "requested": line.quantity, "available": 0}]},
             )
         plan.append((line, best))
     return plan
@@ -125,6 +128,7 @@ def order_place(
     on_account: bool = False,
     delivery_fee: Decimal = Decimal("0"),
     note: str = "",
+    placed_by_key: object | None = None,
 ) -> Order:
     if not lines:
         raise InvalidInput("An order needs at least one line.", code="validation_error", details={"lines": ["Empty."]})
@@ -160,7 +164,7 @@ def order_place(
 
     plan = [(line, location) for line in lines] if location is not None else allocate(lines)
     now = timezone.now()
-    window = ON_ACCOUNT_HOLD if on_account else dt.timedelta(minutes=settings.ORDER_PAYMENT_WINDOW_MINUTES)
+    window = FULFILMENT_HOLD if on_account else dt.timedelta(minutes=settings.ORDER_PAYMENT_WINDOW_MINUTES)
     fields = {
         "customer": customer if getattr(customer, "pk", None) else None,
         "channel": channel,
@@ -176,6 +180,7 @@ def order_place(
         "on_account": on_account,
         "payment_due_at": now + window,
         "note": note[:500],
+        "placed_by_key": placed_by_key,
         "status": S.CONFIRMED if on_account else S.PLACED,
         "confirmed_at": now if on_account else None,
     }
@@ -236,6 +241,11 @@ def order_transition(*, order: Order, to: str, reason: str = "") -> Order:
             f"An order that is {locked.get_status_display().lower()} cannot become {to}.",
             details={"from": locked.status, "to": to, "allowed": sorted(TRANSITIONS.get(locked.status, set()))},
         )
+    if to == S.SHIPPED and not (locked.carrier and locked.tracking_number):
+        raise InvalidTransition(
+            "Ship the order with its carrier and tracking number (POST /ship).",
+            details={"from": locked.status, "to": to},
+        )
     if to in {S.READY, S.OUT_FOR_DELIVERY, S.SHIPPED} and HANDOFF[locked.fulfilment] != to:
         raise InvalidTransition(
             f"A {locked.fulfilment} order becomes {HANDOFF[locked.fulfilment]}, not {to}.",
@@ -249,8 +259,10 @@ def order_transition(*, order: Order, to: str, reason: str = "") -> Order:
     if to == S.CANCELLED and locked.reservation_id:
         with contextlib.suppress(ReservationClosed):  # expired or already released
             stock.reservation_release(reservation=locked.reservation)
-    if to in {S.READY, S.OUT_FOR_DELIVERY, S.SHIPPED} and locked.reservation_id:
+    if to == SALE_AT[locked.fulfilment] and locked.reservation_id:
         stock.reservation_commit(reservation=locked.reservation)  # the sale enters the ledger
+    if to == S.PAID and locked.reservation_id:
+        stock.reservation_extend(reservation=locked.reservation, until=now + FULFILMENT_HOLD)
     previous = locked.status
     locked.status = to
     setattr(locked, f"{to}_at", now)
@@ -319,8 +331,9 @@ class LineChange:
 @transaction.atomic
 def order_lines_update(*, order: Order, changes: Sequence[LineChange]) -> Order:
     """Add, change and remove many lines at once while the order is open (placed or confirmed).
-    All or nothing: the stock of the new line set is reserved before the old hold is let go, in
-    one transaction, so a change that cannot be supplied leaves the order exactly as it was."""
+    All or nothing: the old hold is released and the new line set reserved in one transaction, so a
+    change that cannot be supplied rolls back and leaves the order exactly as it was. Lines keep
+    the location they were allocated to; new lines come from the order's location."""
     locked = Order.objects.select_for_update().get(pk=order.pk)
     if locked.status not in {S.PLACED, S.CONFIRMED}:
         raise InvalidTransition(
@@ -349,12 +362,16 @@ def order_lines_update(*, order: Order, changes: Sequence[LineChange]) -> Order:
     for line in new_lines:
         unit = variant_price(variant=line.variant, user=customer, quantity=line.quantity, precision=_precision())
         priced.append((line, unit, _money(unit * line.quantity)))
-    location = locked.location
+    placed_at = {}
     if old_reservation is not None:
+        placed_at = {row.variant_id: row.location for row in old_reservation.lines.select_related("location")}
         stock.reservation_release(reservation=old_reservation)
     reservation = stock.reservation_create(
         reference=f"order-{locked.number}",
-        lines=[stock.ReserveLine(line.variant, location, line.quantity) for line in new_lines],
+        lines=[
+            stock.ReserveLine(line.variant, placed_at.get(line.variant.pk, locked.location), line.quantity)
+            for line in new_lines
+        ],
         ttl=max(locked.payment_due_at - timezone.now(), dt.timedelta(minutes=1)) + dt.timedelta(minutes=5)
         if locked.payment_due_at
         else dt.timedelta(minutes=settings.ORDER_PAYMENT_WINDOW_MINUTES),

@@ -888,3 +888,10 @@ def purchase_orders_draft_from_suggestions() -> list[PurchaseOrder]:
             )
         )
     return orders
+
+
+def reservation_extend(*, reservation: Reservation, until: dt.datetime) -> None:
+    """Hold an active reservation longer (a paid order keeps its stock until fulfilment)."""
+    Reservation.objects.filter(pk=reservation.pk, status=Reservation.Status.ACTIVE, expires_at__lt=until).update(
+        expires_at=until
+    )

@@ -77,11 +77,12 @@ def test_a_pickup_order_end_to_end_through_the_api(shop):
     wrong = staff.post(f"/api/v1/orders/{order['id']}/transitions", {"to": "shipped"}, content_type="application/json")
     assert wrong.status_code == 409 and wrong.json()["error"]["code"] == "invalid_transition"
     ready = move("ready")
-    assert stock_of(shop, shop["sauce"], shop["store"]) == (3, 0)  # the sale is in the ledger
+    assert stock_of(shop, shop["sauce"], shop["store"]) == (5, 2)  # still held on the shelf
+    done = move("completed")  # picked up: the sale enters the ledger
+    assert stock_of(shop, shop["sauce"], shop["store"]) == (3, 0)
     with tenant_context(shop["tenant"]):
         sale = Movement.objects.filter(kind="sale", variant=shop["sauce"]).get()
         assert sale.on_hand_delta == -2 and sale.lot.batch_number == "S1"
-    done = move("completed")
     assert all(done[f"{s}_at"] for s in ("placed", "paid", "preparing", "ready", "completed"))
     assert [e["to_status"] for e in done["events"]] == ["placed", "paid", "preparing", "ready", "completed"]
     assert ready["events"][-1]["actor"].startswith("owner-")
@@ -274,3 +275,72 @@ def test_a_shipping_order_is_shipped_with_tracking(shop):
         content_type="application/json",
     )
     assert wrong.status_code == 409
+
+
+def test_paying_keeps_the_stock_held_past_the_payment_window(shop):
+    from apps.stock.models import Reservation
+    from apps.stock.services import reservations_expire_due
+
+    customer = as_client(p.customer_headers(shop["tenant"], "retail"))
+    staff = as_client(p.staff_headers(shop["tenant"], "owner"))
+    order = place(
+        customer, {"fulfilment": "pickup", "location_id": shop["store"].pk, "lines": [{"sku": "SAUCE", "quantity": 1}]}
+    ).json()
+    staff.post(f"/api/v1/orders/{order['id']}/transitions", {"to": "paid"}, content_type="application/json")
+    with tenant_context(shop["tenant"]):
+        assert reservations_expire_due(now=timezone.now() + dt.timedelta(hours=2)) == 0
+        held = Reservation.objects.get(reference=f"order-{order['number']}")
+        assert held.status == "active" and held.expires_at > timezone.now() + dt.timedelta(days=30)
+
+
+def test_a_ready_order_that_is_never_collected_goes_back_on_the_shelf(shop):
+    customer = as_client(p.customer_headers(shop["tenant"], "retail"))
+    staff = as_client(p.staff_headers(shop["tenant"], "owner"))
+    order = place(
+        customer, {"fulfilment": "pickup", "location_id": shop["store"].pk, "lines": [{"sku": "SAUCE", "quantity": 2}]}
+    ).json()
+    for to in ("paid", "preparing", "ready", "cancelled"):
+        response = staff.post(f"/api/v1/orders/{order['id']}/transitions", {"to": to}, content_type="application/json")
+        assert response.status_code == 200, (to, response.content)
+    assert stock_of(shop, shop["sauce"], shop["store"]) == (5, 0)
+
+
+def test_shipping_needs_carrier_and_tracking(shop):
+    customer = as_client(p.customer_headers(shop["tenant"], "retail"))
+    staff = as_client(p.staff_headers(shop["tenant"], "owner"))
+    order = place(customer, {"fulfilment": "shipping", "lines": [{"sku": "CHIPS", "quantity": 1}]}).json()
+    for to in ("paid", "preparing"):
+        staff.post(f"/api/v1/orders/{order['id']}/transitions", {"to": to}, content_type="application/json")
+    bare = staff.post(f"/api/v1/orders/{order['id']}/transitions", {"to": "shipped"}, content_type="application/json")
+    assert bare.status_code == 409 and bare.json()["error"]["code"] == "invalid_transition"
+
+
+def test_partners_see_only_the_orders_their_key_placed(shop):
+    first = as_client(p.api_key_headers(shop["tenant"], ["orders:write", "orders:read"]))
+    second = as_client(p.api_key_headers(shop["tenant"], ["orders:read"]))
+    placed = place(
+        first, {"fulfilment": "pickup", "location_id": shop["store"].pk, "lines": [{"sku": "CHIPS", "quantity": 1}]}
+    )
+    assert placed.status_code == 201 and placed.json()["channel"] == "partner"
+    assert [o["id"] for o in first.get("/api/v1/orders").json()["results"]] == [placed.json()["id"]]
+    assert second.get("/api/v1/orders").json()["results"] == []
+    assert second.get(f"/api/v1/orders/{placed.json()['id']}").status_code == 404
+
+
+def test_a_store_manager_orders_only_for_their_own_store(shop):
+    from apps.accounts.models import User
+
+    headers = p.staff_headers(shop["tenant"], "store_manager")
+    with tenant_context(shop["tenant"]):
+        manager = User.objects.filter(groups__name="Store Manager").order_by("-id").first()
+        shop["store"].managers.add(manager)
+    staff = as_client(headers)
+    other = place(
+        staff,
+        {"fulfilment": "shipping", "location_id": shop["warehouse"].pk, "lines": [{"sku": "CHIPS", "quantity": 1}]},
+    )
+    assert other.status_code == 404
+    own = place(
+        staff, {"fulfilment": "pickup", "location_id": shop["store"].pk, "lines": [{"sku": "CHIPS", "quantity": 1}]}
+    )
+    assert own.status_code == 201 and own.json()["channel"] == "staff"

@@ -17,6 +17,7 @@ from apps.orders.api import serializers as s
 from apps.orders.errors import InvalidTransition
 from apps.orders.models import Order, OrderEvent, OrderStatus
 from apps.stock.models import Location
+from apps.stock.selectors import location_list
 
 BUYERS = Access(
     guest=True,
@@ -38,7 +39,7 @@ def visible_orders(request: Request) -> QuerySet[Order]:
         "lines", Prefetch("events", queryset=OrderEvent.objects.order_by("id"))
     )
     if principal.kind == "api_key":
-        return orders.filter(channel=Order.Channel.PARTNER)
+        return orders.filter(placed_by_key=request.auth)  # a partner sees the orders its key placed
     if principal.kind != "staff":
         return orders.filter(customer=request.user)
     if not principal.roles & {"owner", "warehouse"}:
@@ -94,11 +95,15 @@ class OrderListView(GenericAPIView):
         if unknown:
             raise InvalidInput("Some lines are not valid.", code="validation_error", details={"lines": unknown})
         location = None
-        if data.validated_data["location_id"] is not None:
-            location = get_or_404(
-                Location.objects.filter(is_active=True), "No such location.", pk=data.validated_data["location_id"]
-            )
         principal = principal_of(request)
+        if data.validated_data["location_id"] is not None:
+            # Staff place orders for the locations they may see (store managers: their own).
+            choices = (
+                location_list(principal=principal, user=request.user)
+                if principal.kind == "staff"
+                else Location.objects.filter(is_active=True)
+            )
+            location = get_or_404(choices, "No such location.", pk=data.validated_data["location_id"])
         customer = request.user if principal.kind in {"guest", "retail", "wholesale"} else None
         order = services.order_place(
             customer=customer,
@@ -108,10 +113,11 @@ class OrderListView(GenericAPIView):
             on_account=data.validated_data["on_account"],
             note=data.validated_data["note"],
             lines=[services.LineRequest(variants[ln["sku"]], ln["quantity"]) for ln in raw],
+            placed_by_key=request.auth if principal.kind == "api_key" else None,
         )
-        return Response(
-            s.OrderSerializer(visible_orders(request).get(pk=order.pk)).data, status=status.HTTP_201_CREATED
-        )
+        # The caller placed it: answer with it even if, allocated elsewhere, it is not in their list.
+        placed = Order.objects.prefetch_related("lines", "events").select_related("location").get(pk=order.pk)
+        return Response(s.OrderSerializer(placed).data, status=status.HTTP_201_CREATED)
 
 
 class OrderDetailView(GenericAPIView):
