@@ -12,5 +12,5 @@ class AccountsConfig(AppConfig):
         from apps.accounts import openapi  # noqa: F401  (registers the auth scheme)
         from apps.accounts.roles import role_permissions_sync
 
-        # After every migrate of a schema (its permissions exist by then): roles get theirs.
-        post_migrate.connect(role_permissions_sync, sender=self, dispatch_uid="accounts.role_permissions")
+        # After every migrate of a schema, once the last app's permissions exist: roles get theirs.
+        post_migrate.connect(role_permissions_sync, dispatch_uid="accounts.role_permissions")

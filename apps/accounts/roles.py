@@ -54,6 +54,11 @@ ROLE_PERMISSIONS: dict[str, str | set[str]] = {
 
 
 def role_permissions_sync(**kwargs: Any) -> None:
+    from django.apps import apps
+
+    app_config = kwargs.get("app_config")
+    if app_config is not None and app_config is not list(apps.get_app_configs())[-1]:
+        return  # post_migrate is sent once per app: act after the last, when every permission exists
     for name, wanted in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=name)
         permissions = Permission.objects.all()

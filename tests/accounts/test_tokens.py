@@ -321,3 +321,12 @@ def test_deeply_nested_json_is_a_400_not_a_500(tenant_a, client_a):
 def test_malformed_api_keys_are_401_not_500(tenant_a, client_a, key):
     response = client_a.get("/api/v1/api-keys/current", HTTP_X_API_KEY=key.replace("\\x00", "\x00"))
     assert response.status_code == 401 and error_code(response) == "api_key_invalid"
+
+
+def test_role_permissions_cover_apps_migrated_after_accounts(tenant_a):
+    from django.contrib.auth.models import Group
+
+    with tenant_context(tenant_a):
+        manager = Group.objects.get(name="Store Manager")
+        assert manager.permissions.filter(content_type__app_label="stock", codename="view_stockitem").exists()
+        assert manager.permissions.filter(content_type__app_label="orders", codename="change_order").exists()
