@@ -109,3 +109,48 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '-'} -> {self.to_status}"
+
+
+class ReturnRequest(models.Model):
+    """A customer returns lines of a completed order; staff approve and receive them."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        RECEIVED = "received", "Received"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    reason = models.CharField(max_length=500, blank=True)
+    refund_amount = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=0,
+        help_text="Owed for the received lines (the payments work pays it out).",
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"return {self.pk} of {self.order.number} ({self.status})"
+
+
+class ReturnLine(models.Model):
+    class Condition(models.TextChoices):
+        RESALEABLE = "resaleable", "Back to available stock"
+        DAMAGED = "damaged", "Damaged"
+        QUARANTINE = "quarantine", "Returned (quarantine)"
+
+    return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="return_lines")
+    quantity = models.PositiveIntegerField()
+    received_quantity = models.PositiveIntegerField(default=0)
+    condition = models.CharField(max_length=16, choices=Condition.choices, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.order_line.sku}"

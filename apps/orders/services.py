@@ -30,7 +30,7 @@ from apps.core.audit import current_actor
 from apps.core.errors import InvalidInput
 from apps.core.services import events_record
 from apps.orders.errors import FulfilmentUnavailable, InvalidTransition, WholesaleNotApproved
-from apps.orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from apps.orders.models import Order, OrderEvent, OrderLine, OrderStatus, ReturnLine, ReturnRequest
 from apps.stock import services as stock
 from apps.stock.errors import InsufficientStock, ReservationClosed
 from apps.stock.models import Location, StockItem
@@ -399,4 +399,99 @@ def order_lines_update(*, order: Order, changes: Sequence[LineChange]) -> Order:
     locked.total = taxable + locked.delivery_fee + (Decimal("0") if locked.prices_include_tax else tax)
     locked.save(update_fields=["reservation", "subtotal", "tax", "total"])
     _event(locked, locked.status, locked.status, f"lines changed ({len(changes)})")
+    return locked
+
+
+@transaction.atomic
+def return_request(*, order: Order, lines: Sequence[tuple[OrderLine, int]], reason: str = "") -> ReturnRequest:
+    """Ask to return lines of a completed order (never more than was bought, counting earlier returns)."""
+    if order.status != S.COMPLETED:
+        raise InvalidTransition("Only a completed order can be returned.", details={"from": order.status})
+    errors = {}
+    for index, (line, quantity) in enumerate(lines):
+        already = sum(r.quantity for r in line.return_lines.exclude(return_request__status="rejected"))
+        if line.order_id != order.pk:
+            errors[str(index)] = {"line": ["Not a line of this order."]}
+        elif quantity <= 0 or quantity + already > line.quantity:
+            errors[str(index)] = {"quantity": [f"Between 1 and {line.quantity - already}."]}
+    if errors or not lines:
+        raise InvalidInput(
+            "Some return lines are not valid.", code="validation_error", details={"lines": errors or ["Empty."]}
+        )
+    request = ReturnRequest.objects.create(order=order, reason=reason[:500])
+    ReturnLine.objects.bulk_create(
+        [ReturnLine(return_request=request, order_line=line, quantity=quantity) for line, quantity in lines]
+    )
+    _event(order, order.status, order.status, f"return {request.pk} requested")
+    return request
+
+
+@transaction.atomic
+def return_decide(*, request: ReturnRequest, approve: bool, note: str = "") -> ReturnRequest:
+    locked = ReturnRequest.objects.select_for_update().get(pk=request.pk)
+    if locked.status != ReturnRequest.Status.REQUESTED:
+        raise InvalidTransition("This return was already decided.", details={"from": locked.status})
+    locked.status = ReturnRequest.Status.APPROVED if approve else ReturnRequest.Status.REJECTED
+    locked.decided_at = timezone.now()
+    locked.save(update_fields=["status", "decided_at"])
+    _event(
+        locked.order, locked.order.status, locked.order.status, f"return {locked.pk} {locked.status} {note}".strip()
+    )
+    return locked
+
+
+@transaction.atomic
+def return_receive(*, request: ReturnRequest, received: dict[int, tuple[int, str]]) -> ReturnRequest:
+    """Receive approved return lines ({return line id: (units, condition)}): each goes back to stock
+    as chosen, and the refund owed is the lines' price (with their share of tax when added on top)."""
+    locked = ReturnRequest.objects.select_for_update().select_related("order").get(pk=request.pk)
+    if locked.status != ReturnRequest.Status.APPROVED:
+        raise InvalidTransition("Only an approved return can be received.", details={"from": locked.status})
+    lines = {line.pk: line for line in locked.lines.select_related("order_line__variant")}
+    errors = {str(pk): ["Not a line of this return."] for pk in received if pk not in lines}
+    errors |= {
+        str(pk): ["Between 0 and the units announced."]
+        for pk, (qty, _) in received.items()
+        if pk in lines and not 0 <= qty <= lines[pk].quantity
+    }
+    errors |= {
+        str(pk): ["resaleable, damaged or quarantine."]
+        for pk, (_, condition) in received.items()
+        if condition not in stock.RETURN_BUCKETS
+    }
+    if errors:
+        raise InvalidInput("Some received lines are not valid.", code="validation_error", details={"lines": errors})
+    order = locked.order
+    sold_lots = {}
+    if order.reservation_id:
+        sold_lots = {row.variant_id: row.lot for row in order.reservation.lines.select_related("lot")}
+    refund = Decimal("0")
+    for pk, (quantity, condition) in sorted(received.items()):
+        line = lines[pk]
+        if quantity:
+            stock.stock_return(
+                location=order.location,
+                variant=line.order_line.variant,
+                quantity=quantity,
+                condition=condition,
+                lot=sold_lots.get(line.order_line.variant_id),
+                reference=f"return-{locked.pk}",
+            )
+        line.received_quantity, line.condition = quantity, condition
+        line.save(update_fields=["received_quantity", "condition"])
+        refund += line.order_line.unit_price * quantity
+    if not order.prices_include_tax and order.subtotal:
+        refund += refund * order.tax / order.subtotal
+    locked.refund_amount = _money(refund)
+    locked.status, locked.received_at = ReturnRequest.Status.RECEIVED, timezone.now()
+    locked.save(update_fields=["refund_amount", "status", "received_at"])
+    _event(order, order.status, order.status, f"return {locked.pk} received, refund due {locked.refund_amount}")
+    events_record(
+        [
+            (
+                "order.return_received",
+                {"number": order.number, "return": locked.pk, "refund_due": str(locked.refund_amount)},
+            )
+        ]
+    )
     return locked

@@ -895,3 +895,35 @@ def reservation_extend(*, reservation: Reservation, until: dt.datetime) -> None:
     Reservation.objects.filter(pk=reservation.pk, status=Reservation.Status.ACTIVE, expires_at__lt=until).update(
         expires_at=until
     )
+
+
+RETURN_BUCKETS = {"resaleable": "on_hand", "damaged": "damaged", "quarantine": "returned"}
+
+
+@transaction.atomic
+def stock_return(
+    *, location: Location, variant: Variant, quantity: int, condition: str, lot: Lot | None = None, reference: str = ""
+) -> ItemState:
+    """Returned units come back: to available stock (into their lot), or to the damaged or the
+    returned (quarantine) bucket."""
+    bucket = RETURN_BUCKETS.get(condition)
+    if bucket is None or quantity <= 0:
+        raise InvalidStockRequest("Unknown condition or quantity.", details={"condition": list(RETURN_BUCKETS)})
+    item = _change_item(variant.pk, location.pk, **{bucket: quantity})
+    if item is None:
+        item = _upsert_item(variant.pk, location.pk)
+        item = _change_item(variant.pk, location.pk, **{bucket: quantity})
+    if bucket == "on_hand" and lot is not None:
+        _change_lot(lot.pk, location.pk, on_hand=quantity, upsert=True)
+    batch = _Batch(reference=reference)
+    batch.items[item.id] = item
+    batch.move(
+        kind=Movement.Kind.RETURN,
+        reason="" if bucket == "on_hand" else condition,
+        variant_id=variant.pk,
+        location_id=location.pk,
+        lot_id=lot.pk if lot and bucket == "on_hand" else None,
+        **{bucket: quantity},
+    )
+    batch.flush()
+    return item

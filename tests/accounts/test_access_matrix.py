@@ -44,6 +44,7 @@ PLACEHOLDERS = {
     "item_id": lambda: "999999",
     "transfer_id": lambda: "999999",
     "order_id": lambda: "999999",
+    "return_id": lambda: "999999",
     "session_id": lambda: str(uuid.uuid4()),
     "key_id": lambda: "999999",
     "user_id": lambda: "999999",

@@ -344,3 +344,89 @@ def test_a_store_manager_orders_only_for_their_own_store(shop):
         staff, {"fulfilment": "pickup", "location_id": shop["store"].pk, "lines": [{"sku": "CHIPS", "quantity": 1}]}
     )
     assert own.status_code == 201 and own.json()["channel"] == "staff"
+
+
+def _completed_order(shop, customer, staff, lines):
+    order = place(customer, {"fulfilment": "pickup", "location_id": shop["store"].pk, "lines": lines}).json()
+    for to in ("paid", "preparing", "ready", "completed"):
+        staff.post(f"/api/v1/orders/{order['id']}/transitions", {"to": to}, content_type="application/json")
+    return order
+
+
+def test_returns_restock_as_chosen_and_set_the_refund_owed(shop):
+    customer = as_client(p.customer_headers(shop["tenant"], "retail"))
+    staff = as_client(p.staff_headers(shop["tenant"], "owner"))
+    order = _completed_order(shop, customer, staff, [{"sku": "SAUCE", "quantity": 3}])
+    assert stock_of(shop, shop["sauce"], shop["store"]) == (2, 0)
+    too_many = customer.post(
+        f"/api/v1/orders/{order['id']}/returns",
+        {"lines": [{"sku": "SAUCE", "quantity": 4}]},
+        content_type="application/json",
+    )
+    assert too_many.status_code == 400
+    requested = customer.post(
+        f"/api/v1/orders/{order['id']}/returns",
+        {"reason": "too hot", "lines": [{"sku": "SAUCE", "quantity": 3}]},
+        content_type="application/json",
+    )
+    assert requested.status_code == 201
+    ret = requested.json()
+    assert (
+        customer.post(
+            f"/api/v1/returns/{ret['id']}/receive", {"lines": []}, content_type="application/json"
+        ).status_code
+        == 403
+    )  # staff only
+    staff.post(f"/api/v1/returns/{ret['id']}/decision", {"approve": True}, content_type="application/json")
+    line = ret["lines"][0]["id"]
+    # Two units were never opened (back on the shelf, into their lot), one arrived broken.
+    received = staff.post(
+        f"/api/v1/returns/{ret['id']}/receive",
+        {"lines": [{"line_id": line, "quantity": 2, "condition": "resaleable"}]},
+        content_type="application/json",
+    )
+    assert received.status_code == 200, received.content
+    assert received.json()["status"] == "received" and received.json()["refund_amount"] == "20.00"
+    assert stock_of(shop, shop["sauce"], shop["store"]) == (4, 0)
+    with tenant_context(shop["tenant"]):
+        from apps.stock.models import LotStock
+
+        assert LotStock.objects.get(lot__batch_number="S1", location=shop["store"]).on_hand == 4
+        assert Movement.objects.filter(kind="return").count() == 1
+    again = customer.post(
+        f"/api/v1/orders/{order['id']}/returns",
+        {"lines": [{"sku": "SAUCE", "quantity": 1}]},
+        content_type="application/json",
+    )
+    assert again.status_code == 400  # all three already returned (announced)
+
+
+def test_damaged_returns_go_to_the_damaged_bucket_and_open_orders_cannot_be_returned(shop):
+    customer = as_client(p.customer_headers(shop["tenant"], "retail"))
+    staff = as_client(p.staff_headers(shop["tenant"], "owner"))
+    order = _completed_order(shop, customer, staff, [{"sku": "CHIPS", "quantity": 2}])
+    ret = customer.post(
+        f"/api/v1/orders/{order['id']}/returns",
+        {"lines": [{"sku": "CHIPS", "quantity": 1}]},
+        content_type="application/json",
+    ).json()
+    staff.post(f"/api/v1/returns/{ret['id']}/decision", {"approve": True}, content_type="application/json")
+    staff.post(
+        f"/api/v1/returns/{ret['id']}/receive",
+        {"lines": [{"line_id": ret["lines"][0]["id"], "quantity": 1, "condition": "damaged"}]},
+        content_type="application/json",
+    )
+    with tenant_context(shop["tenant"]):
+        item = StockItem.objects.get(variant=shop["chips"], location=shop["store"])
+        assert (item.on_hand, item.damaged) == (0, 1)
+    open_order = place(
+        customer, {"fulfilment": "pickup", "location_id": shop["store"].pk, "lines": [{"sku": "SAUCE", "quantity": 1}]}
+    ).json()
+    refused = customer.post(
+        f"/api/v1/orders/{open_order['id']}/returns",
+        {"lines": [{"sku": "SAUCE", "quantity": 1}]},
+        content_type="application/json",
+    )
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "invalid_transition"
+    other = as_client(p.customer_headers(shop["tenant"], "retail"))
+    assert other.get("/api/v1/returns").json()["results"] == []

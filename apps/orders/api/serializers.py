@@ -95,3 +95,48 @@ class TrackingSerializer(serializers.Serializer):
     tracking_number = serializers.CharField(allow_null=True)
     tracking_url = serializers.CharField(allow_null=True)
     shipped_at = serializers.DateTimeField(allow_null=True)
+
+
+class ReturnLineSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sku = serializers.CharField(source="order_line.sku")
+    quantity = serializers.IntegerField()
+    received_quantity = serializers.IntegerField()
+    condition = serializers.CharField()
+
+
+class ReturnSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    order = serializers.CharField(source="order.number")
+    status = serializers.CharField()
+    reason = serializers.CharField()
+    refund_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    requested_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    received_at = serializers.DateTimeField(allow_null=True)
+    lines = ReturnLineSerializer(many=True)
+
+
+class ReturnLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+
+
+class ReturnInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    lines = ReturnLineInputSerializer(many=True, min_length=1, max_length=200)
+
+
+class ReturnDecisionSerializer(serializers.Serializer):
+    approve = serializers.BooleanField()
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class ReturnReceiveLineSerializer(serializers.Serializer):
+    line_id = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=0, max_value=10_000)
+    condition = serializers.ChoiceField(choices=["resaleable", "damaged", "quarantine"])
+
+
+class ReturnReceiveSerializer(serializers.Serializer):
+    lines = ReturnReceiveLineSerializer(many=True, min_length=1, max_length=200)

@@ -10,4 +10,8 @@ urlpatterns = [
     path("orders/<int:order_id>/lines", views.OrderLinesView.as_view(), name="order-lines"),
     path("orders/<int:order_id>/ship", views.OrderShipView.as_view(), name="order-ship"),
     path("orders/<int:order_id>/tracking", views.OrderTrackingView.as_view(), name="order-tracking"),
+    path("orders/<int:order_id>/returns", views.OrderReturnView.as_view(), name="order-returns"),
+    path("returns", views.ReturnListView.as_view(), name="returns"),
+    path("returns/<int:return_id>/decision", views.ReturnDecisionView.as_view(), name="return-decision"),
+    path("returns/<int:return_id>/receive", views.ReturnReceiveView.as_view(), name="return-receive"),
 ]

@@ -15,7 +15,7 @@ from apps.core.errors import InvalidInput
 from apps.orders import services
 from apps.orders.api import serializers as s
 from apps.orders.errors import InvalidTransition
-from apps.orders.models import Order, OrderEvent, OrderStatus
+from apps.orders.models import Order, OrderEvent, OrderStatus, ReturnRequest
 from apps.stock.models import Location
 from apps.stock.selectors import location_list
 
@@ -237,3 +237,97 @@ class OrderTrackingView(GenericAPIView):
     def get(self, request: Request, order_id: int) -> Response:
         order = get_or_404(visible_orders(request), "No such order.", pk=order_id)
         return Response(s.TrackingSerializer(services.order_tracking(order)).data)
+
+
+def visible_returns(request: Request) -> QuerySet[ReturnRequest]:
+    orders = visible_orders(request)
+    return ReturnRequest.objects.filter(order__in=orders).select_related("order").prefetch_related("lines__order_line")
+
+
+class OrderReturnView(GenericAPIView):
+    access_policy = Access(guest=True, retail=True, wholesale=True)
+    serializer_class = s.ReturnInputSerializer
+
+    @extend_schema(
+        operation_id="orders_return_request",
+        summary="Return lines of my order",
+        description="A completed order's lines, never more than bought (earlier returns count).",
+        responses={201: s.ReturnSerializer},
+        tags=["returns"],
+    )
+    def post(self, request: Request, order_id: int) -> Response:
+        order = get_or_404(visible_orders(request), "No such order.", pk=order_id)
+        data = s.ReturnInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        by_sku = {line.sku: line for line in order.lines.all()}
+        unknown = {
+            str(i): {"sku": ["Not on this order."]}
+            for i, ln in enumerate(data.validated_data["lines"])
+            if ln["sku"] not in by_sku
+        }
+        if unknown:
+            raise InvalidInput("Some return lines are not valid.", code="validation_error", details={"lines": unknown})
+        created = services.return_request(
+            order=order,
+            reason=data.validated_data["reason"],
+            lines=[(by_sku[ln["sku"]], ln["quantity"]) for ln in data.validated_data["lines"]],
+        )
+        return Response(
+            s.ReturnSerializer(visible_returns(request).get(pk=created.pk)).data, status=status.HTTP_201_CREATED
+        )
+
+
+class ReturnListView(GenericAPIView):
+    access_policy = READERS
+    serializer_class = s.ReturnSerializer
+    filterset_fields = ["status"]
+    ordering = ["-requested_at"]
+
+    @extend_schema(
+        operation_id="returns_list",
+        summary="Returns",
+        description="Customers: their own; staff: all (store managers: their locations').",
+        tags=["returns"],
+    )
+    def get(self, request: Request) -> Response:
+        return paginated(self, visible_returns(request), s.ReturnSerializer)
+
+
+class ReturnDecisionView(GenericAPIView):
+    access_policy = OPERATORS
+    serializer_class = s.ReturnDecisionSerializer
+
+    @extend_schema(
+        operation_id="returns_decide",
+        summary="Approve or reject a return",
+        description="Staff decide a requested return.",
+        responses=s.ReturnSerializer,
+        tags=["returns"],
+    )
+    def post(self, request: Request, return_id: int) -> Response:
+        ret = get_or_404(visible_returns(request), "No such return.", pk=return_id)
+        data = s.ReturnDecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.return_decide(request=ret, **data.validated_data)
+        return Response(s.ReturnSerializer(visible_returns(request).get(pk=ret.pk)).data)
+
+
+class ReturnReceiveView(GenericAPIView):
+    access_policy = OPERATORS
+    serializer_class = s.ReturnReceiveSerializer
+
+    @extend_schema(
+        operation_id="returns_receive",
+        summary="Receive a return",
+        description="Each line back to available stock (its lot), the damaged bucket or quarantine; "
+        "sets the refund owed.",
+        responses=s.ReturnSerializer,
+        tags=["returns"],
+    )
+    def post(self, request: Request, return_id: int) -> Response:
+        ret = get_or_404(visible_returns(request), "No such return.", pk=return_id)
+        data = s.ReturnReceiveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        received = {ln["line_id"]: (ln["quantity"], ln["condition"]) for ln in data.validated_data["lines"]}
+        services.return_receive(request=ret, received=received)
+        return Response(s.ReturnSerializer(visible_returns(request).get(pk=ret.pk)).data)
