@@ -495,3 +495,55 @@ def return_receive(*, request: ReturnRequest, received: dict[int, tuple[int, str
         ]
     )
     return locked
+
+
+def _arrival_event(order: Order, kind: str) -> dict:
+    return {
+        "type": kind,
+        "order_id": order.pk,
+        "number": order.number,
+        "bay": order.arrival_bay,
+        "car": order.arrival_car,
+        "arrived_at": order.arrived_at,
+        "status": order.status,
+    }
+
+
+@transaction.atomic
+def order_arrival_announce(*, order: Order, bay: str, car: str) -> Order:
+    """Curbside: the customer is here. Staff at the order's location see it on their live stream."""
+    from apps.orders import curbside
+
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if locked.fulfilment != Order.Fulfilment.CURBSIDE or locked.status not in {S.PAID, S.PREPARING, S.READY}:
+        raise InvalidTransition(
+            "Only a paid curbside order can announce an arrival.",
+            details={"from": locked.status, "fulfilment": locked.fulfilment},
+        )
+    locked.arrived_at, locked.arrival_bay, locked.arrival_car = timezone.now(), bay[:20], car[:120]
+    locked.save(update_fields=["arrived_at", "arrival_bay", "arrival_car"])
+    _event(locked, locked.status, locked.status, f"arrived: bay {locked.arrival_bay}")
+    event = _arrival_event(locked, "arrived")
+    transaction.on_commit(lambda: curbside.publish(locked.location_id, event))
+    return locked
+
+
+@transaction.atomic
+def order_hand_over(*, order: Order) -> Order:
+    """Curbside: staff handed the order over at the car (completed; the sale enters the ledger)."""
+    from apps.orders import curbside
+
+    done = order_transition(order=order, to=S.COMPLETED, reason="handed over at the curb")
+    event = _arrival_event(done, "handed_over")
+    transaction.on_commit(lambda: curbside.publish(done.location_id, event))
+    return done
+
+
+def curbside_waiting(*, location_id: int) -> list[dict]:
+    waiting = Order.objects.filter(
+        location_id=location_id,
+        fulfilment=Order.Fulfilment.CURBSIDE,
+        arrived_at__isnull=False,
+        status__in=[S.PAID, S.PREPARING, S.READY],
+    )
+    return [_arrival_event(order, "arrived") for order in waiting.order_by("arrived_at")]

@@ -194,3 +194,5 @@ AUTH_RATE_LIMIT = env("AUTH_RATE_LIMIT", default="20/minute")
 
 # Orders: how long a placed, unpaid order holds its stock before it is cancelled.
 ORDER_PAYMENT_WINDOW_MINUTES = env.int("ORDER_PAYMENT_WINDOW_MINUTES", default=30)
+# Curbside live stream: how long one SSE response lasts before the browser reconnects.
+CURBSIDE_STREAM_SECONDS = env.int("CURBSIDE_STREAM_SECONDS", default=300)

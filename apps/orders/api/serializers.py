@@ -140,3 +140,10 @@ class ReturnReceiveLineSerializer(serializers.Serializer):
 
 class ReturnReceiveSerializer(serializers.Serializer):
     lines = ReturnReceiveLineSerializer(many=True, min_length=1, max_length=200)
+
+
+class ArrivalSerializer(serializers.Serializer):
+    bay = serializers.CharField(max_length=20, help_text="Parking bay number.")
+    car = serializers.CharField(
+        max_length=120, required=False, allow_blank=True, default="", help_text="e.g. 'red Mini'."
+    )

@@ -11,6 +11,13 @@ urlpatterns = [
     path("orders/<int:order_id>/ship", views.OrderShipView.as_view(), name="order-ship"),
     path("orders/<int:order_id>/tracking", views.OrderTrackingView.as_view(), name="order-tracking"),
     path("orders/<int:order_id>/returns", views.OrderReturnView.as_view(), name="order-returns"),
+    path("orders/<int:order_id>/arrival", views.OrderArrivalView.as_view(), name="order-arrival"),
+    path("orders/<int:order_id>/hand-over", views.OrderHandOverView.as_view(), name="order-hand-over"),
+    path(
+        "locations/<int:location_id>/curbside/stream",
+        views.CurbsideStreamView.as_view(),
+        name="location-curbside-stream",
+    ),
     path("returns", views.ReturnListView.as_view(), name="returns"),
     path("returns/<int:return_id>/decision", views.ReturnDecisionView.as_view(), name="return-decision"),
     path("returns/<int:return_id>/receive", views.ReturnReceiveView.as_view(), name="return-receive"),

@@ -1,10 +1,16 @@
 """Orders API: customers place and follow their own orders; staff run them through the lifecycle."""
 
+import json
+
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
+from django.http import StreamingHttpResponse
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -12,7 +18,7 @@ from apps.accounts.policy import ALL_STAFF, Access, principal_of
 from apps.catalog.models import Variant
 from apps.core.api.views import get_or_404, paginated
 from apps.core.errors import InvalidInput
-from apps.orders import services
+from apps.orders import curbside, services
 from apps.orders.api import serializers as s
 from apps.orders.errors import InvalidTransition
 from apps.orders.models import Order, OrderEvent, OrderStatus, ReturnRequest
@@ -331,3 +337,73 @@ class ReturnReceiveView(GenericAPIView):
         received = {ln["line_id"]: (ln["quantity"], ln["condition"]) for ln in data.validated_data["lines"]}
         services.return_receive(request=ret, received=received)
         return Response(s.ReturnSerializer(visible_returns(request).get(pk=ret.pk)).data)
+
+
+class EventStreamRenderer(BaseRenderer):
+    media_type = "text/event-stream"
+    format = "sse"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:  # noqa: ANN001
+        return json.dumps(data).encode()  # errors only; the stream itself is a StreamingHttpResponse
+
+
+class OrderArrivalView(GenericAPIView):
+    access_policy = Access(guest=True, retail=True, wholesale=True)
+    serializer_class = s.ArrivalSerializer
+
+    @extend_schema(
+        operation_id="orders_arrival",
+        summary="I'm here (curbside)",
+        description="Tell the store you arrived: bay and car. Staff at the store see it live.",
+        responses=s.OrderSerializer,
+        tags=["orders"],
+    )
+    def post(self, request: Request, order_id: int) -> Response:
+        order = get_or_404(visible_orders(request), "No such order.", pk=order_id)
+        data = s.ArrivalSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.order_arrival_announce(order=order, **data.validated_data)
+        return Response(s.OrderSerializer(visible_orders(request).get(pk=order.pk)).data)
+
+
+class OrderHandOverView(GenericAPIView):
+    access_policy = OPERATORS
+    serializer_class = s.OrderSerializer
+
+    @extend_schema(
+        operation_id="orders_hand_over",
+        summary="Handed over at the curb",
+        description="Completes a ready curbside order.",
+        request=None,
+        tags=["orders"],
+    )
+    def post(self, request: Request, order_id: int) -> Response:
+        order = get_or_404(visible_orders(request), "No such order.", pk=order_id)
+        services.order_hand_over(order=order)
+        return Response(s.OrderSerializer(visible_orders(request).get(pk=order.pk)).data)
+
+
+class CurbsideStreamView(GenericAPIView):
+    access_policy = Access(staff_roles=ALL_STAFF)
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
+    queryset = Location.objects.none()  # for the schema
+
+    @extend_schema(
+        operation_id="locations_curbside_stream",
+        summary="Live curbside arrivals (SSE)",
+        description="`text/event-stream` of `arrived` and `handed_over` events for this location; "
+        "starts with the customers already waiting. Each response lasts CURBSIDE_STREAM_SECONDS; "
+        "EventSource reconnects by itself.",
+        responses={(200, "text/event-stream"): OpenApiTypes.STR},
+        tags=["orders"],
+    )
+    def get(self, request: Request, location_id: int) -> StreamingHttpResponse:
+        location = get_or_404(
+            location_list(principal=principal_of(request), user=request.user), "No such location.", pk=location_id
+        )
+        snapshot = services.curbside_waiting(location_id=location.pk)
+        body = curbside.stream(location.pk, snapshot, lifetime=settings.CURBSIDE_STREAM_SECONDS)
+        response = StreamingHttpResponse(body, content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
+        return response
