@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("apps.catalog.api.urls")),
     path("", include("apps.stock.api.urls")),
     path("", include("apps.orders.api.urls")),
+    path("", include("apps.payments.api.urls")),
 ]
 
 # Last: any other /api/ path answers 404 in the error shape (also with DEBUG on).

@@ -39,6 +39,9 @@ TENANT_B = TenantSpec("tenant_b", "Beta Bakery", "beta.test", "premium", "EUR", 
 
 # Tables emptied after a `committed_db` test, in every test tenant's schema.
 TENANT_TABLES_TO_CLEAN = [
+    "payments_refund",
+    "payments_payment",
+    "payments_stripeevent",
     "orders_returnline",
     "orders_returnrequest",
     "orders_orderevent",

@@ -256,7 +256,7 @@ def order_transition(*, order: Order, to: str, reason: str = "") -> Order:
             "The order must be paid before it is prepared.", details={"from": locked.status, "to": to}
         )
     now = timezone.now()
-    if to == S.CANCELLED and locked.reservation_id:
+    if to in {S.CANCELLED, S.REFUNDED} and locked.reservation_id:
         with contextlib.suppress(ReservationClosed):  # expired or already released
             stock.reservation_release(reservation=locked.reservation)
     if to == SALE_AT[locked.fulfilment] and locked.reservation_id:

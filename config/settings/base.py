@@ -37,6 +37,7 @@ TENANT_APPS = [
     "apps.catalog",
     "apps.stock",
     "apps.orders",
+    "apps.payments",
     "auditlog",
     "djstripe",
 ]
@@ -177,6 +178,7 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "django_celery_beat.ClockedSchedule",
     "core.IdempotencyKey",
     "core.OutboxEvent",
+    "payments.StripeEvent",
     "stock.Movement",
     "stock.LotStock",
     "stock.ReservationLine",

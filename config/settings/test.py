@@ -39,3 +39,7 @@ API_RATE_LIMITS = {
 ROOT_URLCONF = "tests.urls"  # the tenant URLs plus a few test-only endpoints
 TENANT_LOOKUP_CACHE_SECONDS = 0
 IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = 30
+
+# Stripe: the local stand-in (localstripe) is started by tests/payments/conftest.py.
+STRIPE_TEST_SECRET_KEY = "sk_test_" + "t" * 24
+DJSTRIPE_WEBHOOK_SECRET = "whsec_test_only"

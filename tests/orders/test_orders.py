@@ -469,3 +469,34 @@ def test_curbside_arrival_reaches_the_store_stream_live(shop, django_capture_on_
     outsider = as_client(p.staff_headers(shop["tenant"], "store_manager"))
     assert outsider.get(f"/api/v1/locations/{shop['store'].pk}/curbside/stream").status_code == 404
     stream.close()
+
+
+@pytest.mark.slow
+def test_20_concurrent_identical_order_requests_with_one_key_place_one_order(committed_db):
+    tenant = Tenant.objects.get(schema_name=TENANT_A.schema)
+    with tenant_context(tenant):
+        store = f.location(code="idem", pickup_enabled=True)
+        var = f.variant(sku="IDEM-1")
+        f.receive(store, var, 50)
+        headers = p.customer_headers(tenant, "retail")
+    barrier = threading.Barrier(20)
+    body = {"fulfilment": "pickup", "location_id": store.pk, "lines": [{"sku": "IDEM-1", "quantity": 1}]}
+
+    def send(_):
+        client = as_client(headers)
+        try:
+            barrier.wait(timeout=30)
+            response = client.post(
+                "/api/v1/orders", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="order-once-123"
+            )
+            return response.status_code, response.has_header("Idempotent-Replayed")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(send, range(20)))
+    originals = [r for r in results if r == (201, False)]
+    assert len(originals) == 1 and all(code in {201, 409} for code, _ in results), results
+    with tenant_context(tenant):
+        assert Order.objects.filter(lines__sku="IDEM-1").count() == 1
+        assert StockItem.objects.get(variant=var, location=store).reserved == 1
