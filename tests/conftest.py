@@ -39,6 +39,8 @@ TENANT_B = TenantSpec("tenant_b", "Beta Bakery", "beta.test", "premium", "EUR", 
 
 # Tables emptied after a `committed_db` test, in every test tenant's schema.
 TENANT_TABLES_TO_CLEAN = [
+    "orders_routestop",
+    "orders_deliveryroute",
     "payments_refund",
     "payments_payment",
     "payments_stripeevent",

@@ -28,10 +28,12 @@ def seed_orders(*, retail_email: str, wholesale_email: str) -> int:
     store = Location.objects.get(code="north")
     variants = list(Variant.objects.order_by("sku")[:9])
     for index, (fulfilment, steps) in enumerate(PATHS.values()):
+        delivery = {"address": f"{10 + index} Demo Ave", "latitude": 40.70 + index / 100, "longitude": -73.99}
         order = order_place(
             customer=customer,
             channel="retail",
             fulfilment=fulfilment,
+            delivery=delivery if fulfilment == "delivery" else None,
             location=store if fulfilment in {"pickup", "curbside"} else None,
             lines=[LineRequest(variants[index], 1), LineRequest(variants[(index + 3) % 9], 2)],
         )

@@ -60,6 +60,11 @@ class Order(models.Model):
     reservation = models.ForeignKey(Reservation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     payment_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     note = models.CharField(max_length=500, blank=True)
+    delivery_address = models.CharField(max_length=300, blank=True)
+    delivery_latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    delivery_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    delivery_window_start = models.DateTimeField(null=True, blank=True)
+    delivery_window_end = models.DateTimeField(null=True, blank=True)
     arrived_at = models.DateTimeField(null=True, blank=True, help_text="Curbside: the customer said 'I'm here'.")
     arrival_bay = models.CharField(max_length=20, blank=True)
     arrival_car = models.CharField(max_length=120, blank=True)
@@ -157,3 +162,33 @@ class ReturnLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.order_line.sku}"
+
+
+class DeliveryRoute(models.Model):
+    """One driver's run from a location: its delivery orders in the order to visit them."""
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="routes")
+    date = models.DateField()
+    total_distance_m = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+
+    def __str__(self) -> str:
+        return f"route {self.pk} from {self.location} on {self.date}"
+
+
+class RouteStop(models.Model):
+    route = models.ForeignKey(DeliveryRoute, on_delete=models.CASCADE, related_name="stops")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="route_stops")
+    sequence = models.PositiveSmallIntegerField()
+    planned_arrival = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["route", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["route", "sequence"], name="route_stop_sequence_unique")]
+
+    def __str__(self) -> str:
+        return f"stop {self.sequence}: {self.order.number}"

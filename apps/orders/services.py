@@ -30,7 +30,16 @@ from apps.core.audit import current_actor
 from apps.core.errors import InvalidInput
 from apps.core.services import events_record
 from apps.orders.errors import FulfilmentUnavailable, InvalidTransition, WholesaleNotApproved
-from apps.orders.models import Order, OrderEvent, OrderLine, OrderStatus, ReturnLine, ReturnRequest
+from apps.orders.models import (
+    DeliveryRoute,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    ReturnLine,
+    ReturnRequest,
+    RouteStop,
+)
 from apps.stock import services as stock
 from apps.stock.errors import InsufficientStock, ReservationClosed
 from apps.stock.models import Location, StockItem
@@ -129,6 +138,7 @@ def order_place(
     delivery_fee: Decimal = Decimal("0"),
     note: str = "",
     placed_by_key: object | None = None,
+    delivery: dict | None = None,
 ) -> Order:
     if not lines:
         raise InvalidInput("An order needs at least one line.", code="validation_error", details={"lines": ["Empty."]})
@@ -148,6 +158,13 @@ def order_place(
             details={"on_account": ["Wholesale accounts only."]},
         )
     _check_fulfilment(fulfilment, location)
+    delivery = delivery or {}
+    if fulfilment == "delivery" and (delivery.get("latitude") is None or delivery.get("longitude") is None):
+        raise InvalidInput(
+            "A delivery needs the address with its coordinates.",
+            code="validation_error",
+            details={"delivery": ["address, latitude and longitude are required."]},
+        )
 
     tenant = _tenant()
     rate = Decimal(getattr(tenant, "tax_rate", 0) or 0)
@@ -181,6 +198,11 @@ def order_place(
         "payment_due_at": now + window,
         "note": note[:500],
         "placed_by_key": placed_by_key,
+        "delivery_address": (delivery.get("address") or "")[:300],
+        "delivery_latitude": delivery.get("latitude"),
+        "delivery_longitude": delivery.get("longitude"),
+        "delivery_window_start": delivery.get("window_start"),
+        "delivery_window_end": delivery.get("window_end"),
         "status": S.CONFIRMED if on_account else S.PLACED,
         "confirmed_at": now if on_account else None,
     }
@@ -547,3 +569,73 @@ def curbside_waiting(*, location_id: int) -> list[dict]:
         status__in=[S.PAID, S.PREPARING, S.READY],
     )
     return [_arrival_event(order, "arrived") for order in waiting.order_by("arrived_at")]
+
+
+@transaction.atomic
+def delivery_route_build(*, location: Location, date: dt.date) -> DeliveryRoute:
+    """The day's route from `location`: its paid or preparing delivery orders not yet on a route,
+    sequenced to minimise driving (see apps.orders.routing)."""
+    from zoneinfo import ZoneInfo
+
+    from apps.orders import routing
+
+    if location.latitude is None or location.longitude is None:
+        raise InvalidInput(
+            "The location needs coordinates to plan routes.",
+            code="validation_error",
+            details={"location": ["No coordinates."]},
+        )
+    tz = ZoneInfo(location.timezone or "UTC")
+    start = routing.start_of(date, tz)
+    orders = list(
+        Order.objects.select_for_update()
+        .filter(
+            location=location,
+            fulfilment=Order.Fulfilment.DELIVERY,
+            status__in=[S.PAID, S.PREPARING],
+            delivery_latitude__isnull=False,
+            delivery_longitude__isnull=False,
+        )
+        .exclude(route_stops__delivered_at__isnull=True, route_stops__isnull=False)
+        .order_by("id")
+    )
+    if not orders:
+        raise InvalidInput("No delivery orders are waiting for a route here.", code="nothing_to_route")
+
+    def window(order: Order) -> tuple[int, int] | None:
+        if not (order.delivery_window_start and order.delivery_window_end):
+            return None
+        first = max(0, int((order.delivery_window_start - start).total_seconds() // 60))
+        last = max(first, int((order.delivery_window_end - start).total_seconds() // 60))
+        return first, last
+
+    stops = [routing.Stop(o.pk, float(o.delivery_latitude), float(o.delivery_longitude), window(o)) for o in orders]
+    ordered, metres, arrivals = routing.sequence((float(location.latitude), float(location.longitude)), stops)
+    route = DeliveryRoute.objects.create(location=location, date=date, total_distance_m=metres)
+    RouteStop.objects.bulk_create(
+        [
+            RouteStop(
+                route=route,
+                order_id=stop.key,
+                sequence=n,
+                planned_arrival=start + dt.timedelta(minutes=arrivals[n - 1]) if n <= len(arrivals) else None,
+            )
+            for n, stop in enumerate(ordered, start=1)
+        ]
+    )
+    return route
+
+
+@transaction.atomic
+def route_stop_delivered(*, stop: RouteStop) -> RouteStop:
+    """The driver delivered this stop: the order is completed (its sale entered the ledger when it
+    left for delivery)."""
+    locked = RouteStop.objects.select_for_update().select_related("order").get(pk=stop.pk)
+    if locked.delivered_at is not None:
+        return locked
+    if locked.order.status == S.PREPARING:
+        order_transition(order=locked.order, to=S.OUT_FOR_DELIVERY, reason=f"route {locked.route_id}")
+    order_transition(order=locked.order, to=S.COMPLETED, reason=f"delivered, route {locked.route_id}")
+    locked.delivered_at = timezone.now()
+    locked.save(update_fields=["delivered_at"])
+    return locked

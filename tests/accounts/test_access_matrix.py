@@ -45,6 +45,8 @@ PLACEHOLDERS = {
     "transfer_id": lambda: "999999",
     "order_id": lambda: "999999",
     "return_id": lambda: "999999",
+    "route_id": lambda: "999999",
+    "stop_id": lambda: "999999",
     "session_id": lambda: str(uuid.uuid4()),
     "key_id": lambda: "999999",
     "user_id": lambda: "999999",

@@ -106,7 +106,16 @@ def test_customers_see_only_their_own_orders(shop):
 
 def test_delivery_is_allocated_to_a_location_that_has_everything(shop):
     customer = as_client(p.customer_headers(shop["tenant"], "retail"))
-    order = place(customer, {"fulfilment": "delivery", "lines": [{"sku": "CHIPS", "quantity": 10}]}).json()
+    needs_address = place(customer, {"fulfilment": "delivery", "lines": [{"sku": "CHIPS", "quantity": 10}]})
+    assert needs_address.status_code == 400 and "delivery" in needs_address.json()["error"]["details"]
+    order = place(
+        customer,
+        {
+            "fulfilment": "delivery",
+            "lines": [{"sku": "CHIPS", "quantity": 10}],
+            "delivery": {"address": "5 Elm St", "latitude": "40.71", "longitude": "-74.0"},
+        },
+    ).json()
     assert order["location"] == "wh"  # the store has only 2
     assert stock_of(shop, shop["chips"], shop["warehouse"]) == (50, 10)
 
@@ -500,3 +509,49 @@ def test_20_concurrent_identical_order_requests_with_one_key_place_one_order(com
     with tenant_context(tenant):
         assert Order.objects.filter(lines__sku="IDEM-1").count() == 1
         assert StockItem.objects.get(variant=var, location=store).reserved == 1
+
+
+def test_a_delivery_route_is_sequenced_and_drivers_mark_stops_delivered(shop):
+    from decimal import Decimal as D
+
+    with tenant_context(shop["tenant"]):
+        warehouse = shop["warehouse"]
+        warehouse.latitude, warehouse.longitude = D("40.700000"), D("-74.000000")
+        warehouse.save()
+    customer = as_client(p.customer_headers(shop["tenant"], "retail"))
+    staff = as_client(p.staff_headers(shop["tenant"], "owner"))
+    # Four addresses due east of the depot at 1, 3, 2 and 4 km: the short way visits them 1-2-3-4 km.
+    east = {1: "-73.988175", 3: "-73.964525", 2: "-73.976350", 4: "-73.952700"}
+    numbers = {}
+    for km, longitude in east.items():
+        order = place(
+            customer,
+            {
+                "fulfilment": "delivery",
+                "location_id": warehouse.pk,
+                "lines": [{"sku": "CHIPS", "quantity": 1}],
+                "delivery": {"address": f"{km} km east", "latitude": "40.700000", "longitude": longitude},
+            },
+        ).json()
+        for to in ("paid", "preparing"):
+            staff.post(f"/api/v1/orders/{order['id']}/transitions", {"to": to}, content_type="application/json")
+        numbers[order["number"]] = km
+    built = staff.post(
+        f"/api/v1/locations/{warehouse.pk}/routes", {"date": "2026-11-25"}, content_type="application/json"
+    )
+    assert built.status_code == 201, built.content
+    route = built.json()
+    visiting = [numbers[stop["order"]] for stop in route["stops"]]
+    assert visiting in ([1, 2, 3, 4], [4, 3, 2, 1])  # either direction of the same loop
+    assert 7_500 <= route["total_distance_m"] <= 8_500  # 4 km out and back
+    again = staff.post(
+        f"/api/v1/locations/{warehouse.pk}/routes", {"date": "2026-11-25"}, content_type="application/json"
+    )
+    assert again.status_code == 400 and again.json()["error"]["code"] == "nothing_to_route"
+
+    first = route["stops"][0]
+    done = staff.post(f"/api/v1/routes/{route['id']}/stops/{first['id']}/delivered").json()
+    assert done["stops"][0]["delivered_at"]
+    delivered = customer.get("/api/v1/orders?status=completed").json()["results"]
+    assert [o["number"] for o in delivered] == [first["order"]]
+    assert [e["to_status"] for e in delivered[0]["events"]][-2:] == ["out_for_delivery", "completed"]

@@ -61,12 +61,31 @@ class OrderLineInputSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=10_000)
 
 
+class DeliveryInputSerializer(serializers.Serializer):
+    address = serializers.CharField(max_length=300)
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=-90, max_value=90)
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=-180, max_value=180)
+    window_start = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    window_end = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def validate(self, data: dict) -> dict:
+        if data["window_start"] and data["window_end"] and data["window_end"] <= data["window_start"]:
+            raise serializers.ValidationError({"window_end": ["After the window start."]})
+        return data
+
+
 class OrderInputSerializer(serializers.Serializer):
     fulfilment = serializers.ChoiceField(choices=Order.Fulfilment.choices)
     location_id = serializers.IntegerField(required=False, allow_null=True, default=None)
     on_account = serializers.BooleanField(default=False)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     lines = OrderLineInputSerializer(many=True, min_length=1, max_length=200)
+    delivery = DeliveryInputSerializer(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Required for delivery: where to, and an optional time window.",
+    )
 
 
 class TransitionSerializer(serializers.Serializer):
@@ -147,3 +166,26 @@ class ArrivalSerializer(serializers.Serializer):
     car = serializers.CharField(
         max_length=120, required=False, allow_blank=True, default="", help_text="e.g. 'red Mini'."
     )
+
+
+class RouteStopSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sequence = serializers.IntegerField()
+    order = serializers.CharField(source="order.number")
+    address = serializers.CharField(source="order.delivery_address")
+    latitude = serializers.DecimalField(source="order.delivery_latitude", max_digits=9, decimal_places=6)
+    longitude = serializers.DecimalField(source="order.delivery_longitude", max_digits=9, decimal_places=6)
+    planned_arrival = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+
+
+class RouteSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    location = serializers.CharField(source="location.code")
+    date = serializers.DateField()
+    total_distance_m = serializers.IntegerField()
+    stops = RouteStopSerializer(many=True)
+
+
+class RouteInputSerializer(serializers.Serializer):
+    date = serializers.DateField()

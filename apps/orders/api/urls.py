@@ -18,6 +18,13 @@ urlpatterns = [
         views.CurbsideStreamView.as_view(),
         name="location-curbside-stream",
     ),
+    path("locations/<int:location_id>/routes", views.RouteBuildView.as_view(), name="location-routes"),
+    path("routes/<int:route_id>", views.RouteDetailView.as_view(), name="route"),
+    path(
+        "routes/<int:route_id>/stops/<int:stop_id>/delivered",
+        views.RouteStopDeliveredView.as_view(),
+        name="route-stop-delivered",
+    ),
     path("returns", views.ReturnListView.as_view(), name="returns"),
     path("returns/<int:return_id>/decision", views.ReturnDecisionView.as_view(), name="return-decision"),
     path("returns/<int:return_id>/receive", views.ReturnReceiveView.as_view(), name="return-receive"),

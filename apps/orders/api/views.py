@@ -21,7 +21,7 @@ from apps.core.errors import InvalidInput
 from apps.orders import curbside, services
 from apps.orders.api import serializers as s
 from apps.orders.errors import InvalidTransition
-from apps.orders.models import Order, OrderEvent, OrderStatus, ReturnRequest
+from apps.orders.models import DeliveryRoute, Order, OrderEvent, OrderStatus, ReturnRequest, RouteStop
 from apps.stock.models import Location
 from apps.stock.selectors import location_list
 
@@ -120,6 +120,7 @@ class OrderListView(GenericAPIView):
             note=data.validated_data["note"],
             lines=[services.LineRequest(variants[ln["sku"]], ln["quantity"]) for ln in raw],
             placed_by_key=request.auth if principal.kind == "api_key" else None,
+            delivery=data.validated_data["delivery"],
         )
         # The caller placed it: answer with it even if, allocated elsewhere, it is not in their list.
         placed = Order.objects.prefetch_related("lines", "events").select_related("location").get(pk=order.pk)
@@ -407,3 +408,64 @@ class CurbsideStreamView(GenericAPIView):
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
         return response
+
+
+def _routes(request: Request) -> QuerySet[DeliveryRoute]:
+    visible = location_list(principal=principal_of(request), user=request.user)
+    return (
+        DeliveryRoute.objects.filter(location__in=visible)
+        .select_related("location")
+        .prefetch_related(Prefetch("stops", queryset=RouteStop.objects.select_related("order").order_by("sequence")))
+    )
+
+
+class RouteBuildView(GenericAPIView):
+    access_policy = OPERATORS
+    serializer_class = s.RouteInputSerializer
+    queryset = Location.objects.none()  # for the schema
+
+    @extend_schema(
+        operation_id="routes_build",
+        summary="Build the day's delivery route",
+        description="The location's paid or preparing delivery orders, sequenced with OR-Tools to "
+        "minimise driving (distances from coordinates, time windows when given).",
+        responses={201: s.RouteSerializer},
+        tags=["delivery"],
+    )
+    def post(self, request: Request, location_id: int) -> Response:
+        location = get_or_404(
+            location_list(principal=principal_of(request), user=request.user), "No such location.", pk=location_id
+        )
+        data = s.RouteInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        route = services.delivery_route_build(location=location, date=data.validated_data["date"])
+        return Response(s.RouteSerializer(_routes(request).get(pk=route.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class RouteDetailView(GenericAPIView):
+    access_policy = Access(staff_roles=ALL_STAFF)
+    serializer_class = s.RouteSerializer
+
+    @extend_schema(
+        operation_id="routes_get", summary="A delivery route", description="Stops in order.", tags=["delivery"]
+    )
+    def get(self, request: Request, route_id: int) -> Response:
+        return Response(s.RouteSerializer(get_or_404(_routes(request), "No such route.", pk=route_id)).data)
+
+
+class RouteStopDeliveredView(GenericAPIView):
+    access_policy = Access(staff_roles=ALL_STAFF)
+    serializer_class = s.RouteSerializer
+
+    @extend_schema(
+        operation_id="routes_stop_delivered",
+        summary="Mark a stop delivered",
+        description="The driver delivered it: the order is completed.",
+        request=None,
+        tags=["delivery"],
+    )
+    def post(self, request: Request, route_id: int, stop_id: int) -> Response:
+        route = get_or_404(_routes(request), "No such route.", pk=route_id)
+        stop = get_or_404(route.stops.all(), "No such stop.", pk=stop_id)
+        services.route_stop_delivered(stop=stop)
+        return Response(s.RouteSerializer(_routes(request).get(pk=route.pk)).data)
