@@ -545,13 +545,48 @@ def cmd_dev(args):
             if rc:
                 log(f"manage.py {step[0]} failed (exit {rc})")
                 return rc
+        stand_in = start_localstripe(sup.env)
         log(
             f"starting {' '.join(args or ['web', 'worker', 'beat'])} with honcho; "
             f"demo tenant at http://demo.localhost:{port}/ — Ctrl-C stops everything"
         )
-        return sup.run([str(VENV / "bin" / "honcho"), "start", "-p", port, *(args or ["web", "worker", "beat"])])
+        try:
+            return sup.run([str(VENV / "bin" / "honcho"), "start", "-p", port, *(args or ["web", "worker", "beat"])])
+        finally:
+            if stand_in is not None:
+                stand_in.terminate()
 
     return supervised(body)
+
+
+def start_localstripe(env):
+    """The Stripe stand-in for local runs (payments talk to it through STRIPE_API_BASE)."""
+    if os.environ.get("STRIPE_API_BASE"):
+        return None  # pointed somewhere on purpose
+    port = int(os.environ.get("STRIPE_LOCAL_PORT", "8420"))
+    if port_open("127.0.0.1", port):
+        log(f"using the Stripe stand-in already on 127.0.0.1:{port}")
+        return None
+    proc = subprocess.Popen(
+        [str(VENV / "bin" / "localstripe"), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not port_open("127.0.0.1", port):
+        time.sleep(0.1)
+    env["STRIPE_API_BASE"] = f"http://127.0.0.1:{port}"
+    log(f"started the Stripe stand-in (localstripe) on 127.0.0.1:{port}")
+    return proc
+
+
+def port_open(host, port):
+    try:
+        socket.create_connection((host, port), timeout=0.3).close()
+        return True
+    except OSError:
+        return False
 
 
 def cmd_test(args):
