@@ -187,3 +187,29 @@ def test_twenty_concurrent_payment_starts_create_one_intent(committed_db, stripe
     assert len(ids) == 1 and len(intents_for(order.number)) == 1
     with tenant_context(tenant):
         assert Payment.objects.filter(order_id=order.pk).count() == 1
+
+
+def test_pickup_end_to_end_paid_by_webhook_then_prepared_ready_and_picked_up(shop):
+    from apps.stock.models import Movement
+
+    customer = as_client(p.customer_headers(shop["tenant"], "retail"))
+    staff = as_client(p.staff_headers(shop["tenant"], "owner"))
+    order = place(customer, shop["store"], qty=3)
+    with tenant_context(shop["tenant"]):
+        assert StockItem.objects.get(variant=shop["sauce"], location=shop["store"]).reserved == 3
+    intent = customer.post(f"/api/v1/orders/{order['id']}/payment").json()["payment_intent"]
+    assert deliver(
+        Client(HTTP_HOST=TENANT_A.domain), event("payment_intent.succeeded", pay_at_stripe(intent))
+    ).json() == {"outcome": "paid"}
+    for to in ("preparing", "ready", "completed"):
+        moved = staff.post(f"/api/v1/orders/{order['id']}/transitions", {"to": to}, content_type="application/json")
+        assert moved.status_code == 200, moved.content
+    final = customer.get(f"/api/v1/orders/{order['id']}").json()
+    assert [e["to_status"] for e in final["events"]] == ["placed", "paid", "preparing", "ready", "completed"]
+    assert final["events"][1]["reason"].startswith("stripe pi_")
+    assert all(final[f"{s}_at"] for s in ("placed", "paid", "preparing", "ready", "completed"))
+    with tenant_context(shop["tenant"]):
+        item = StockItem.objects.get(variant=shop["sauce"], location=shop["store"])
+        assert (item.on_hand, item.reserved) == (7, 0)
+        kinds = list(Movement.objects.filter(variant=shop["sauce"]).order_by("id").values_list("kind", flat=True))
+        assert kinds == ["receipt", "reservation", "sale"]
