@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from bench._checks import stock_rows_against_ledger
+
 ROOT = Path(__file__).resolve().parent.parent
 MAX_CLIENTS = 64
 MAX_SECONDS = 600  # access tokens live 15 minutes
@@ -160,17 +162,10 @@ def _check(*, fixture: Fixture, placed: int) -> Checks:
 
     # Ledger: every stock row and lot row equals the sum of its movements; lots add up to their item.
     ledger_ok = True
-    by_item = {
-        (row["variant_id"], row["location_id"]): row
-        for row in Movement.objects.values("variant_id", "location_id").annotate(
-            on_hand=Sum("on_hand_delta"), reserved=Sum("reserved_delta")
-        )
-    }
-    for item in StockItem.objects.all():
-        row = by_item.get((item.variant_id, item.location_id), {"on_hand": 0, "reserved": 0})
-        if (row["on_hand"], row["reserved"]) != (item.on_hand, item.reserved):
-            ledger_ok = False
-            messages.append(f"ledger {row} != stock item {item.pk} ({item.on_hand}, {item.reserved})")
+    item_mismatches = stock_rows_against_ledger()
+    if item_mismatches:
+        ledger_ok = False
+        messages.extend(item_mismatches)
     by_lot = {
         (row["lot_id"], row["location_id"]): row
         for row in Movement.objects.filter(lot__isnull=False)

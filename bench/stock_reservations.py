@@ -32,6 +32,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench._checks import stock_rows_against_ledger
+
 MAX_WORKERS = 64  # PostgreSQL allows 100 connections here
 ACTOR = "bench:stock_reservations"
 
@@ -224,17 +226,10 @@ def _check(*, mode: str, fixture: Fixture, variant_ids: list[int], granted: int)
 
     # Ledger: every stock row and lot row equals the sum of its movements.
     ledger_ok = True
-    by_item = {
-        (row["variant_id"], row["location_id"]): row
-        for row in Movement.objects.values("variant_id", "location_id").annotate(
-            on_hand=Sum("on_hand_delta"), reserved=Sum("reserved_delta")
-        )
-    }
-    for item in StockItem.objects.all():
-        row = by_item.get((item.variant_id, item.location_id), {"on_hand": 0, "reserved": 0})
-        if (row["on_hand"], row["reserved"]) != (item.on_hand, item.reserved):
-            ledger_ok = False
-            messages.append(f"ledger {row} != stock item {item.pk} ({item.on_hand}, {item.reserved})")
+    item_mismatches = stock_rows_against_ledger()
+    if item_mismatches:
+        ledger_ok = False
+        messages.extend(item_mismatches)
     by_lot = {
         (row["lot_id"], row["location_id"]): row
         for row in Movement.objects.filter(lot__isnull=False)
