@@ -576,6 +576,10 @@ def start_localstripe(env):
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and not port_open("127.0.0.1", port):
         time.sleep(0.1)
+    if not port_open("127.0.0.1", port):
+        log("the Stripe stand-in (localstripe) did not start: payments answer 502 until it runs")
+        proc.terminate()
+        return None
     env["STRIPE_API_BASE"] = f"http://127.0.0.1:{port}"
     log(f"started the Stripe stand-in (localstripe) on 127.0.0.1:{port}")
     return proc

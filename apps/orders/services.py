@@ -357,6 +357,12 @@ def order_lines_update(*, order: Order, changes: Sequence[LineChange]) -> Order:
     change that cannot be supplied rolls back and leaves the order exactly as it was. Lines keep
     the location they were allocated to; new lines come from the order's location."""
     locked = Order.objects.select_for_update().get(pk=order.pk)
+    payment = getattr(locked, "payment", None)
+    if payment is not None and payment.payment_intent_id:
+        raise InvalidTransition(
+            "The payment has started for these lines; cancel and order again to change them.",
+            details={"from": locked.status, "to": "lines changed"},
+        )
     if locked.status not in {S.PLACED, S.CONFIRMED}:
         raise InvalidTransition(
             "Lines can only change before the order is paid.", details={"from": locked.status, "to": "lines changed"}
@@ -555,6 +561,10 @@ def order_hand_over(*, order: Order) -> Order:
     """Curbside: staff handed the order over at the car (completed; the sale enters the ledger)."""
     from apps.orders import curbside
 
+    if order.fulfilment != Order.Fulfilment.CURBSIDE:
+        raise InvalidTransition(
+            "Only a curbside order is handed over at the curb.", details={"fulfilment": order.fulfilment}
+        )
     done = order_transition(order=order, to=S.COMPLETED, reason="handed over at the curb")
     event = _arrival_event(done, "handed_over")
     transaction.on_commit(lambda: curbside.publish(done.location_id, event))
@@ -633,8 +643,10 @@ def route_stop_delivered(*, stop: RouteStop) -> RouteStop:
     locked = RouteStop.objects.select_for_update().select_related("order").get(pk=stop.pk)
     if locked.delivered_at is not None:
         return locked
-    if locked.order.status == S.PREPARING:
-        order_transition(order=locked.order, to=S.OUT_FOR_DELIVERY, reason=f"route {locked.route_id}")
+    for step in {S.PAID: [S.PREPARING, S.OUT_FOR_DELIVERY], S.PREPARING: [S.OUT_FOR_DELIVERY]}.get(
+        locked.order.status, []
+    ):
+        order_transition(order=locked.order, to=step, reason=f"route {locked.route_id}")
     order_transition(order=locked.order, to=S.COMPLETED, reason=f"delivered, route {locked.route_id}")
     locked.delivered_at = timezone.now()
     locked.save(update_fields=["delivered_at"])

@@ -35,7 +35,10 @@ def _api_key() -> str:
 def _client() -> None:
     stripe.api_base = settings.STRIPE_API_BASE
     if not _api_key():
-        raise PaymentProviderError("Stripe is not configured (STRIPE_TEST_SECRET_KEY).", code="payments_unconfigured")
+        name = "STRIPE_LIVE_SECRET_KEY" if settings.STRIPE_LIVE_MODE else "STRIPE_TEST_SECRET_KEY"
+        raise PaymentProviderError(
+            f"Payments are not configured ({name}).", code="payments_unconfigured", status_code=503
+        )
 
 
 def to_minor(amount: Decimal, precision: int) -> int:
@@ -149,6 +152,8 @@ def _apply(event: stripe.Event) -> str:
     if payment.order.status in {OrderStatus.PLACED, OrderStatus.CONFIRMED}:
         order_transition(order=payment.order, to=OrderStatus.PAID, reason=f"stripe {intent.id}")
         return "paid"
+    if payment.order.status == OrderStatus.CANCELLED:
+        return "succeeded for a cancelled order: refund it"  # visible in the admin's Stripe events
     return f"succeeded; order already {payment.order.status}"
 
 
@@ -190,11 +195,13 @@ def refund_create(*, order: Order, amount: Decimal, reason: str = "") -> Refund:
     with transaction.atomic():
         refund.stripe_refund_id, refund.status = created.id, Refund.Status.SUCCEEDED
         refund.save(update_fields=["stripe_refund_id", "status"])
-        if payment.refunded_minor == payment.amount_minor and order.status in {
-            OrderStatus.PAID,
-            OrderStatus.COMPLETED,
-        }:
-            order_transition(order=order, to=OrderStatus.REFUNDED, reason=f"refunded {amount}")
+        order.refresh_from_db()
+        if payment.refunded_minor == payment.amount_minor:
+            if order.status in {OrderStatus.PAID, OrderStatus.COMPLETED}:
+                order_transition(order=order, to=OrderStatus.REFUNDED, reason=f"refunded {amount}")
+            elif order.status in {OrderStatus.PREPARING, OrderStatus.READY}:
+                # Refunded before it was handed over: cancelled, and its stock goes back on sale.
+                order_transition(order=order, to=OrderStatus.CANCELLED, reason=f"refunded {amount}")
     return refund
 
 

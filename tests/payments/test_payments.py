@@ -213,3 +213,23 @@ def test_pickup_end_to_end_paid_by_webhook_then_prepared_ready_and_picked_up(sho
         assert (item.on_hand, item.reserved) == (7, 0)
         kinds = list(Movement.objects.filter(variant=shop["sauce"]).order_by("id").values_list("kind", flat=True))
         assert kinds == ["receipt", "reservation", "sale"]
+
+
+def test_a_full_refund_before_hand_over_cancels_and_restocks_and_paid_lines_are_frozen(shop):
+    customer = as_client(p.customer_headers(shop["tenant"], "retail"))
+    owner = as_client(p.staff_headers(shop["tenant"], "owner"))
+    order = place(customer, shop["store"])
+    intent = customer.post(f"/api/v1/orders/{order['id']}/payment").json()["payment_intent"]
+    frozen = customer.patch(
+        f"/api/v1/orders/{order['id']}/lines",
+        {"lines": [{"sku": "PAY-1", "quantity": 1}]},
+        content_type="application/json",
+    )
+    assert frozen.status_code == 409  # the intent was made for these lines
+    deliver(Client(HTTP_HOST=TENANT_A.domain), event("payment_intent.succeeded", pay_at_stripe(intent)))
+    owner.post(f"/api/v1/orders/{order['id']}/transitions", {"to": "preparing"}, content_type="application/json")
+    owner.post(f"/api/v1/orders/{order['id']}/refunds", {"amount": "25.00"}, content_type="application/json")
+    assert customer.get(f"/api/v1/orders/{order['id']}").json()["status"] == "cancelled"
+    with tenant_context(shop["tenant"]):
+        item = StockItem.objects.get(variant=shop["sauce"], location=shop["store"])
+        assert (item.on_hand, item.reserved) == (10, 0)
