@@ -115,11 +115,17 @@ def _intent_saved(payment: Payment, intent: stripe.PaymentIntent) -> None:
     _mirror(intent)
 
 
+def _webhook_secret() -> str:
+    """Each tenant's webhook endpoint (on its hostname) has its own signing secret at Stripe."""
+    tenant = getattr(connection, "tenant", None)
+    return getattr(tenant, "stripe_webhook_secret", "") or settings.DJSTRIPE_WEBHOOK_SECRET
+
+
 @transaction.atomic
 def webhook_handle(*, payload: bytes, signature: str) -> str:
     """Verify, store once, apply. Returns what happened (for the response and the log)."""
     try:
-        event = stripe.Webhook.construct_event(payload, signature, settings.DJSTRIPE_WEBHOOK_SECRET)
+        event = stripe.Webhook.construct_event(payload, signature, _webhook_secret())
     except (ValueError, stripe.SignatureVerificationError) as exc:
         raise InvalidWebhook() from exc
     record, new = StripeEvent.objects.get_or_create(

@@ -31,6 +31,12 @@ class Tenant(TenantMixin):
     tax_rate = models.DecimalField(
         max_digits=6, decimal_places=4, default=0, help_text="Sales tax as a fraction, e.g. 0.0875."
     )
+    stripe_webhook_secret = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Signing secret of this tenant's Stripe webhook endpoint (its hostname); "
+        "empty: DJSTRIPE_WEBHOOK_SECRET.",
+    )
     prices_include_tax = models.BooleanField(
         default=False, help_text="Prices are tax-inclusive (EU style) rather than tax added on top (US style)."
     )

@@ -40,6 +40,10 @@ PERIODIC_TENANT_TASKS = {
         "task": "orders.expire_unpaid",
         "crontab": {"minute": "*"},
     },
+    "payments-reconcile-creating": {
+        "task": "payments.reconcile_creating",
+        "crontab": {"minute": "*/10"},
+    },
     "stock-reorder-suggestions": {
         "task": "stock.reorder_suggestions",
         "crontab": {"minute": "30", "hour": "4"},

@@ -233,3 +233,39 @@ def test_a_full_refund_before_hand_over_cancels_and_restocks_and_paid_lines_are_
     with tenant_context(shop["tenant"]):
         item = StockItem.objects.get(variant=shop["sauce"], location=shop["store"])
         assert (item.on_hand, item.reserved) == (10, 0)
+
+
+def test_each_tenant_verifies_webhooks_with_its_own_secret(shop):
+    tenant = shop["tenant"]
+    tenant.stripe_webhook_secret = "whsec_alpha_own"
+    tenant.save(update_fields=["stripe_webhook_secret"])
+    body = {"id": "evt_own", "type": "customer.created", "created": 1, "data": {"object": {}}}
+    payload, header = signed(body)  # the platform default secret: not this tenant's any more
+    client = Client(HTTP_HOST=TENANT_A.domain)
+    refused = client.post(
+        "/api/v1/payments/stripe/webhook", payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=header
+    )
+    assert refused.status_code == 400
+    payload, header = signed(body, secret="whsec_alpha_own")
+    accepted = client.post(
+        "/api/v1/payments/stripe/webhook", payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=header
+    )
+    assert accepted.status_code == 200 and accepted.json() == {"outcome": "ignored"}
+
+
+def test_the_reconcile_task_adopts_an_intent_left_by_a_crash(shop, monkeypatch):
+    import datetime as dt
+
+    from apps.payments.tasks import payments_reconcile_creating_task
+
+    customer = as_client(p.customer_headers(shop["tenant"], "retail"))
+    order = place(customer, shop["store"])
+    monkeypatch.setattr(services, "_intent_saved", lambda payment, intent: (_ for _ in ()).throw(RuntimeError()))
+    with tenant_context(shop["tenant"]), pytest.raises(RuntimeError):
+        services.payment_start(order=Order.objects.get(pk=order["id"]))
+    monkeypatch.undo()
+    with tenant_context(shop["tenant"]):
+        Payment.objects.filter(order_id=order["id"]).update(created_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+        assert payments_reconcile_creating_task.apply().get() == 1
+        payment = Payment.objects.get(order_id=order["id"])
+    assert payment.status == "requires_payment" and payment.payment_intent_id == intents_for(order["number"])[0].id
