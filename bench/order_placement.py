@@ -41,21 +41,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from bench._checks import stock_rows_against_ledger
+from bench._common import (
+    db_counters,
+    django_setup,
+    lock_waiters,
+    percentile,
+    seed_hot_and_pool,
+    stock_rows_against_ledger,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_CLIENTS = 64
 MAX_SECONDS = 600  # access tokens live 15 minutes
 ACTOR = "bench:order_placement"
-
-
-def _django_setup() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -73,38 +71,10 @@ class Fixture:
 
 
 def _setup(*, variants: int, stock: int, hot_stock: int, clients: int) -> Fixture:
-    import datetime as dt
-
     from apps.accounts.models import User
     from apps.accounts.services import session_start
-    from apps.catalog.models import Category, Product, Variant
-    from apps.stock.models import Location
-    from apps.stock.services import ReceiptLine, stock_receive
 
-    today = dt.date.today()
-    expiries = [today + dt.timedelta(days=d) for d in (30, 60, 90)]
-    location = Location.objects.create(
-        name="Bench store", code="bench-store", kind=Location.Kind.STORE, pickup_enabled=True
-    )
-    category = Category.objects.create(name="Bench", slug="bench")
-    product = Product.objects.create(name="Bench hot sauce", slug="bench-hot-sauce", category=category)
-    created = Variant.objects.bulk_create(
-        [
-            Variant(product=product, sku=f"BENCH-{i:05d}", name=f"Bench {i}", price="4.50", tracks_lots=True)
-            for i in range(variants + 1)
-        ]
-    )
-    hot, pool = created[0], created[1:]
-
-    # Hot variant: three lots of unequal size, later expiry first in the receipt.
-    third = hot_stock // 3
-    hot_lots = [(expiries[2], third), (expiries[0], third), (expiries[1], hot_stock - 2 * third)]
-    lines = [ReceiptLine(hot, qty, f"HOT-{n}", None, exp) for n, (exp, qty) in enumerate(hot_lots) if qty > 0]
-    half = stock // 2
-    for variant in pool:
-        lines.append(ReceiptLine(variant, stock - half, f"{variant.sku}-B", None, expiries[1]))
-        lines.append(ReceiptLine(variant, half, f"{variant.sku}-A", None, expiries[0]))
-    stock_receive(location=location, lines=[line for line in lines if line.quantity > 0], reference="bench-setup")
+    location, hot, pool = seed_hot_and_pool(variants=variants, stock=stock, hot_stock=hot_stock, pickup=True)
 
     tokens = []
     run = uuid.uuid4().hex[:6]
@@ -198,26 +168,6 @@ def _check(*, fixture: Fixture, placed: int) -> Checks:
         if lot_stock.on_hand > lot_stock.reserved:
             earlier_free[variant_id] = True
     return Checks(orders_db, hot.reserved, oversell, bad_rows, lines_ok, ledger_ok, fefo_ok, messages)
-
-
-def _db_counters() -> tuple[int, int]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT deadlocks, xact_rollback FROM pg_stat_database WHERE datname = current_database()")
-        deadlocks, rollbacks = cursor.fetchone()
-    return deadlocks, rollbacks
-
-
-def _lock_waiters() -> int:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """SELECT count(*) FROM pg_stat_activity
-               WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"""
-        )
-        return cursor.fetchone()[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -356,16 +306,9 @@ def _client(
     session.close()
 
 
-def _percentile(ordered: list[float], p: float) -> float:
-    if not ordered:
-        return float("nan")
-    rank = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
-
-
 def _ms(values: list[float], *ps: float) -> str:
     ordered = sorted(values)
-    return " / ".join(f"{_percentile(ordered, p) * 1000:.1f}" for p in ps) + " ms"
+    return " / ".join(f"{percentile(ordered, p) * 1000:.1f}" for p in ps) + " ms"
 
 
 def _run(args: argparse.Namespace, *, host: str, schema_name: str, fixture: Fixture, hot_stock: int) -> bool:
@@ -393,18 +336,18 @@ def _run(args: argparse.Namespace, *, host: str, schema_name: str, fixture: Fixt
     ]
     for thread in threads:
         thread.start()
-    deadlocks0, rollbacks0 = _db_counters()
+    deadlocks0, rollbacks0 = db_counters()
     clock["started"] = time.monotonic()
     clock["end"] = clock["started"] + args.seconds
     barrier.wait(timeout=120)
     samples_waiting: list[int] = []
     while any(thread.is_alive() for thread in threads):
-        samples_waiting.append(_lock_waiters())
+        samples_waiting.append(lock_waiters())
         time.sleep(0.1)
         if time.monotonic() > clock["end"] + 120:
             print("  some clients did not finish; giving up on them")
             break
-    deadlocks1, rollbacks1 = _db_counters()
+    deadlocks1, rollbacks1 = db_counters()
 
     samples = [s for r in results for s in r.samples]
     duration = max((s.at for s in samples), default=0.0)
@@ -514,7 +457,7 @@ def main() -> int:
         parser.error("--variants must be >= 2 and --stock >= 2")
     hot_stock = args.hot_stock if args.hot_stock is not None else max(1, int(args.clients * args.seconds * 2))
 
-    _django_setup()
+    django_setup()
     from django.db import connection
     from django_tenants.utils import tenant_context
 

@@ -30,21 +30,18 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from bench._checks import stock_rows_against_ledger
+from bench._common import (
+    db_counters,
+    django_setup,
+    lock_waiters,
+    percentile,
+    seed_hot_and_pool,
+    stock_rows_against_ledger,
+)
 
 MAX_WORKERS = 64  # PostgreSQL allows 100 connections here
 ACTOR = "bench:stock_reservations"
-
-
-def _django_setup() -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -78,7 +75,7 @@ def _worker(
     result = WorkerResult(worker=index)
     announced = False
     try:
-        _django_setup()
+        django_setup()
         from datetime import timedelta
 
         from django.db import connection
@@ -148,36 +145,7 @@ class Fixture:
 
 
 def _setup(*, variants: int, stock: int, hot_stock: int) -> Fixture:
-    import datetime as dt
-
-    from apps.catalog.models import Category, Product, Variant
-    from apps.stock.models import Location
-    from apps.stock.services import ReceiptLine, stock_receive
-
-    today = dt.date.today()
-    expiries = [today + dt.timedelta(days=d) for d in (30, 60, 90)]
-    location = Location.objects.create(name="Bench store", code="bench-store", kind=Location.Kind.STORE)
-    category = Category.objects.create(name="Bench", slug="bench")
-    product = Product.objects.create(name="Bench hot sauce", slug="bench-hot-sauce", category=category)
-    created = Variant.objects.bulk_create(
-        [
-            Variant(product=product, sku=f"BENCH-{i:05d}", name=f"Bench {i}", price="4.50", tracks_lots=True)
-            for i in range(variants + 1)
-        ]
-    )
-    hot, pool = created[0], created[1:]
-
-    # Hot variant: three lots of unequal size, later expiry first in the receipt, so FEFO has to
-    # walk across lot boundaries as the stock runs out.
-    third = hot_stock // 3
-    hot_lots = [(expiries[2], third), (expiries[0], third), (expiries[1], hot_stock - 2 * third)]
-    lines = [ReceiptLine(hot, qty, f"HOT-{n}", None, exp) for n, (exp, qty) in enumerate(hot_lots) if qty > 0]
-    # Pool: two lots each (the later expiry received first).
-    half = stock // 2
-    for variant in pool:
-        lines.append(ReceiptLine(variant, stock - half, f"{variant.sku}-B", None, expiries[1]))
-        lines.append(ReceiptLine(variant, half, f"{variant.sku}-A", None, expiries[0]))
-    stock_receive(location=location, lines=[line for line in lines if line.quantity > 0], reference="bench-setup")
+    location, hot, pool = seed_hot_and_pool(variants=variants, stock=stock, hot_stock=hot_stock)
     received = {hot.pk: hot_stock} | {v.pk: stock for v in pool}
     return Fixture(location.pk, hot.pk, [v.pk for v in pool], received)
 
@@ -271,33 +239,6 @@ def _check(*, mode: str, fixture: Fixture, variant_ids: list[int], granted: int)
 # One run of one mode
 
 
-def _percentile(ordered: list[float], p: float) -> float:
-    if not ordered:
-        return float("nan")
-    rank = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
-
-
-def _db_counters() -> tuple[int, int]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT deadlocks, xact_rollback FROM pg_stat_database WHERE datname = current_database()")
-        deadlocks, rollbacks = cursor.fetchone()
-    return deadlocks, rollbacks
-
-
-def _lock_waiters() -> int:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """SELECT count(*) FROM pg_stat_activity
-               WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"""
-        )
-        return cursor.fetchone()[0]
-
-
 def _run_mode(*, mode: str, args: argparse.Namespace, schema_name: str, fixture: Fixture) -> bool:
     from django.db import connection
     from django_tenants.utils import schema_context
@@ -319,7 +260,7 @@ def _run_mode(*, mode: str, args: argparse.Namespace, schema_name: str, fixture:
     for _ in procs:
         ready.get(timeout=120)
 
-    deadlocks0, rollbacks0 = _db_counters()
+    deadlocks0, rollbacks0 = db_counters()
     started = time.monotonic()
     deadline.value = started + args.seconds
     go.set()
@@ -329,13 +270,13 @@ def _run_mode(*, mode: str, args: argparse.Namespace, schema_name: str, fixture:
         try:
             collected.append(results.get(timeout=0.1))
         except queue.Empty:
-            samples.append(_lock_waiters())
+            samples.append(lock_waiters())
             if time.monotonic() > started + args.seconds + 120:
                 print(f"  {len(procs) - len(collected)} workers did not finish; giving up on them")
                 break
     for proc in procs:
         proc.join(timeout=10)
-    deadlocks1, rollbacks1 = _db_counters()
+    deadlocks1, rollbacks1 = db_counters()
 
     duration = max((r.ended_at for r in collected), default=started) - started
     latencies = sorted(x for r in collected for x in r.latencies)
@@ -354,7 +295,7 @@ def _run_mode(*, mode: str, args: argparse.Namespace, schema_name: str, fixture:
     connection.set_schema_to_public()
 
     def ms(values: list[float], p: float) -> str:
-        return f"{_percentile(values, p) * 1000:.1f}"
+        return f"{percentile(values, p) * 1000:.1f}"
 
     received = sum(fixture.received[v] for v in variant_ids)
     if mode == "hot":
@@ -420,7 +361,7 @@ def main() -> int:
         parser.error("--variants must be >= 1 and --stock >= 2")
     hot_stock = args.hot_stock if args.hot_stock is not None else int(args.workers * args.seconds * 5)
 
-    _django_setup()
+    django_setup()
     from django.db import connection
     from django_tenants.utils import tenant_context
 

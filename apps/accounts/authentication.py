@@ -36,7 +36,7 @@ class SessionTokenAuthentication(BaseAuthentication):
             # Signed by us, but for another business: never valid here.
             raise TokenRejected("The access token is invalid or expired.", "token_invalid")
         session = AuthSession.objects.select_related("user").filter(pk=token.get("sid")).first()
-        if session is None or not session.is_active or not _still_fits(session):
+        if session is None or not session.is_usable:
             raise TokenRejected("This session has ended. Sign in again.", "session_revoked")
         now = timezone.now()
         if now - session.last_used_at > timedelta(seconds=settings.AUTH_SESSION_TOUCH_SECONDS):
@@ -45,15 +45,6 @@ class SessionTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
-
-
-def _still_fits(session: AuthSession) -> bool:
-    """A session is for one kind of user: if the user was deactivated, demoted from staff or
-    changed kind since signing in, its tokens stop working at once."""
-    user = session.user
-    if not user.is_active or user.kind != session.session_type:
-        return False
-    return user.is_staff if session.session_type == "staff" else True
 
 
 _KEY_FORMAT = re.compile(r"^fnb_([0-9a-f]{12})_[A-Za-z0-9_-]{20,64}$")

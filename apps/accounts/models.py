@@ -149,6 +149,15 @@ class AuthSession(models.Model):
     def is_active(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
 
+    @property
+    def is_usable(self) -> bool:
+        """Active, and its user still the kind it signed in as: a user deactivated, demoted from
+        staff or changed kind since signing in loses these tokens at once."""
+        user = self.user
+        if not self.is_active or not user.is_active or user.kind != self.session_type:
+            return False
+        return user.is_staff if self.session_type == UserKind.STAFF else True
+
 
 class ApiKey(models.Model):
     """A partner's server-to-server key. Shown once at creation; only its SHA-256 is stored.

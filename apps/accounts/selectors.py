@@ -6,12 +6,6 @@ from django.utils import timezone
 from apps.accounts.models import ApiKey, AuthSession, User, UserKind
 
 
-def user_get(*, user_id: int | None = None, session_id: str | None = None) -> User:
-    if session_id is not None:
-        return AuthSession.objects.select_related("user").get(pk=session_id).user
-    return User.objects.get(pk=user_id)
-
-
 def auth_session_list_active(*, user: User) -> QuerySet[AuthSession]:
     return AuthSession.objects.filter(user=user, revoked_at__isnull=True, expires_at__gt=timezone.now())
 

@@ -27,12 +27,6 @@ from apps.accounts.tokens import TokenPair, token_pair_issue
 from apps.core.errors import InvalidInput
 
 
-def _session_fits(session: AuthSession) -> bool:
-    from apps.accounts.authentication import _still_fits
-
-    return _still_fits(session)
-
-
 def _refresh_lifetime() -> timedelta:
     return settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]
 
@@ -71,7 +65,7 @@ def session_refresh(*, raw_refresh: str) -> TokenPair:
     revoked = False
     with transaction.atomic():
         session = AuthSession.objects.select_for_update().select_related("user").filter(pk=token.get("sid")).first()
-        if session is None or not session.is_active or not _session_fits(session):
+        if session is None or not session.is_usable:
             raise TokenRejected("This session has ended. Sign in again.", "session_revoked")
         if token.get("jti") != session.refresh_jti:
             session.revoked_at = timezone.now()
@@ -109,7 +103,9 @@ def sessions_revoke_all(*, user: User, reason: str = "logout_all") -> int:
     )
 
 
-def user_sign_in(*, request: HttpRequest | None, email: str, password: str, device_name: str = "") -> TokenPair:
+def user_sign_in(
+    *, request: HttpRequest | None, email: str, password: str, device_name: str = ""
+) -> tuple[User, TokenPair]:
     user = authenticate(request, username=email.strip().lower(), password=password)
     if user is None:
         if request is not None and getattr(request, "login_locked", False):
@@ -118,7 +114,7 @@ def user_sign_in(*, request: HttpRequest | None, email: str, password: str, devi
         raise InvalidCredentials(headers={"WWW-Authenticate": 'Bearer realm="api"'})
     if user.kind == UserKind.GUEST:
         raise InvalidCredentials()
-    return session_start(user=user, device_name=device_name)
+    return user, session_start(user=user, device_name=device_name)
 
 
 def _check_password(password: str, user: User) -> None:

@@ -40,6 +40,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from apps.core.errors import error_response
+from apps.core.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -171,7 +172,7 @@ def _claim(principal: str, key: str, fingerprint: str, method: str, path: str) -
                     422,
                     {"header": HEADER},
                 )
-            if state == IdempotencyState.COMPLETED:
+            if state == IdempotencyKey.State.COMPLETED:
                 if isinstance(headers, str):
                     headers = json.loads(headers)
                 return _Stored(status=status, headers=headers or {}, body=bytes(body or b""))
@@ -198,11 +199,6 @@ def _claim(principal: str, key: str, fingerprint: str, method: str, path: str) -
         {"header": HEADER},
         headers={"Retry-After": "1"},
     )
-
-
-class IdempotencyState:
-    IN_FLIGHT = "in_flight"
-    COMPLETED = "completed"
 
 
 def _run_claimed(

@@ -63,29 +63,35 @@ def sliding_window_hit(key: str, limit: int, period: int, *, now: float | None =
 
 
 class _PlanThrottle(BaseThrottle):
+    """A sliding-window budget in Redis. Subclasses choose the scope, the budget (`rate`) and whose
+    budget it is (`ident`: by default the caller: API key, user, else client address)."""
+
     scope = ""
 
     def __init__(self) -> None:
         self._wait: float | None = None
 
     def ident(self, request: Request) -> str:
-        raise NotImplementedError
+        api_key = getattr(request._request, "api_key", None)
+        if api_key is not None:
+            return f"key{api_key.pk}"
+        user = request.user
+        if user is not None and user.is_authenticated:
+            return f"user{user.pk}"
+        return f"ip{self.get_ident(request)}"
 
-    def rate(self, tenant: object, view: APIView) -> str | None:
-        rates = getattr(view, "throttle_rates_override", None) or settings.API_RATE_LIMITS
-        return rates.get(tenant.plan, rates.get("free", {})).get(self.scope)
+    def rate(self, request: Request, tenant: object) -> str | None:
+        return settings.API_RATE_LIMITS.get(tenant.plan, settings.API_RATE_LIMITS["free"]).get(self.scope)
 
     def allow_request(self, request: Request, view: APIView) -> bool:
         tenant = getattr(request._request, "tenant", None)
         if tenant is None or connection.schema_name == get_public_schema_name():
             return True
-        rate = self.rate(tenant, view)
+        rate = self.rate(request, tenant)
         if not rate:
             return True
         limit, period = parse_rate(rate)
         key = f"rl:{tenant.schema_name}:{self.scope}:{self.ident(request)}:{period}"
-        if self.scope == "tenant" and getattr(request._request, "_rate_limited", False):
-            return True  # already refused for its caller: it must not use up everyone's budget
         try:
             wait = sliding_window_hit(key, limit, period)
         except redis.RedisError:
@@ -100,39 +106,29 @@ class _PlanThrottle(BaseThrottle):
         return self._wait
 
 
+class PrincipalPlanThrottle(_PlanThrottle):
+    """One caller of one tenant, at the plan's per-caller rate (an API key's own rate when it has one)."""
+
+    scope = "principal"
+
+    def rate(self, request: Request, tenant: object) -> str | None:
+        api_key = getattr(request._request, "api_key", None)
+        return (api_key.rate_limit if api_key is not None else "") or super().rate(request, tenant)
+
+
 class TenantPlanThrottle(_PlanThrottle):
-    """All requests to one tenant together."""
+    """All requests to one tenant together. Runs after the caller's own budget: a request already
+    refused for its caller does not use up everyone's budget."""
 
     scope = "tenant"
 
     def ident(self, request: Request) -> str:
         return "all"
 
-
-class PrincipalPlanThrottle(_PlanThrottle):
-    """One caller of one tenant: the user, the API key (with its own rate when it has one), else the
-    client address."""
-
-    scope = "principal"
-
-    def rate(self, tenant: object, view: APIView) -> str | None:
-        api_key = getattr(self, "_api_key", None)
-        if api_key is not None and api_key.rate_limit:
-            return api_key.rate_limit
-        return super().rate(tenant, view)
-
     def allow_request(self, request: Request, view: APIView) -> bool:
-        self._api_key = getattr(request._request, "api_key", None)
+        if getattr(request._request, "_rate_limited", False):
+            return True  # refused already; counting it here would let one caller starve the tenant
         return super().allow_request(request, view)
-
-    def ident(self, request: Request) -> str:
-        api_key = getattr(request._request, "api_key", None)
-        if api_key is not None:
-            return f"key{api_key.pk}"
-        user = request.user
-        if user is not None and user.is_authenticated:
-            return f"user{user.pk}"
-        return f"ip{self.get_ident(request)}"
 
 
 class AuthEndpointThrottle(_PlanThrottle):
@@ -143,5 +139,5 @@ class AuthEndpointThrottle(_PlanThrottle):
     def ident(self, request: Request) -> str:
         return f"ip{self.get_ident(request)}"
 
-    def rate(self, tenant: object, view: APIView) -> str | None:
+    def rate(self, request: Request, tenant: object) -> str | None:
         return settings.AUTH_RATE_LIMIT

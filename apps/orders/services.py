@@ -86,6 +86,38 @@ def _money(value: Decimal) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-_precision()), rounding=ROUND_HALF_UP)
 
 
+def _priced_lines(lines: Sequence[LineRequest], customer: object | None) -> list[OrderLine]:
+    """Order lines (not yet saved) priced for this customer by the catalog's price selector; each
+    line total rounded half-up to the currency."""
+    priced = []
+    for line in lines:
+        unit = variant_price(variant=line.variant, user=customer, quantity=line.quantity, precision=_precision())
+        priced.append(
+            OrderLine(
+                variant=line.variant,
+                sku=line.variant.sku,
+                name=str(line.variant),
+                quantity=line.quantity,
+                unit_price=unit,
+                line_total=_money(unit * line.quantity),
+            )
+        )
+    return priced
+
+
+def _tax_and_total(
+    subtotal: Decimal, *, discount: Decimal, delivery_fee: Decimal, inclusive: bool
+) -> tuple[Decimal, Decimal]:
+    """Tax at the tenant's rate on subtotal - discount (the share already inside tax-inclusive
+    prices, or added on top), rounded once; and the total to pay."""
+    rate = Decimal(getattr(_tenant(), "tax_rate", 0) or 0)
+    taxable = subtotal - discount
+    if inclusive:
+        return _money(taxable - taxable / (1 + rate)), taxable + delivery_fee
+    tax = _money(taxable * rate)
+    return tax, taxable + tax + delivery_fee
+
+
 def _number() -> str:
     return f"{timezone.now():%y%m}-{secrets.token_hex(3).upper()}"
 
@@ -167,17 +199,11 @@ def order_place(
         )
 
     tenant = _tenant()
-    rate = Decimal(getattr(tenant, "tax_rate", 0) or 0)
     inclusive = bool(getattr(tenant, "prices_include_tax", False))
-    priced = []
-    for line in lines:
-        unit = variant_price(variant=line.variant, user=customer, quantity=line.quantity, precision=_precision())
-        priced.append((line, unit, _money(unit * line.quantity)))
-    subtotal = sum((total for _, _, total in priced), Decimal("0"))
+    order_lines = _priced_lines(lines, customer)
+    subtotal = sum((line.line_total for line in order_lines), Decimal("0"))
     discount = Decimal("0")  # the promotions work fills this hook
-    taxable = subtotal - discount
-    tax = _money(taxable - taxable / (1 + rate)) if inclusive else _money(taxable * rate)
-    total = taxable + delivery_fee + (Decimal("0") if inclusive else tax)
+    tax, total = _tax_and_total(subtotal, discount=discount, delivery_fee=delivery_fee, inclusive=inclusive)
 
     plan = [(line, location) for line in lines] if location is not None else allocate(lines)
     now = timezone.now()
@@ -223,20 +249,9 @@ def order_place(
     )
     order.reservation = reservation
     order.save(update_fields=["reservation"])
-    OrderLine.objects.bulk_create(
-        [
-            OrderLine(
-                order=order,
-                variant=line.variant,
-                sku=line.variant.sku,
-                name=str(line.variant),
-                quantity=line.quantity,
-                unit_price=unit,
-                line_total=line_total,
-            )
-            for line, unit, line_total in priced
-        ]
-    )
+    for line in order_lines:
+        line.order = order
+    OrderLine.objects.bulk_create(order_lines)
     _event(order, "", order.status, "placed")
     events_record([("order.placed", {"number": order.number, "total": str(order.total), "status": order.status})])
     return order
@@ -296,6 +311,18 @@ def order_transition(*, order: Order, to: str, reason: str = "") -> Order:
     _event(locked, previous, to, reason)
     events_record([(f"order.{to}", {"number": locked.number, "status": to})])
     return locked
+
+
+@transaction.atomic
+def order_cancel_by_customer(*, order: Order) -> Order:
+    """A customer may cancel until the order is paid; after that the store refunds it."""
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if locked.status not in {S.PLACED, S.CONFIRMED}:
+        raise InvalidTransition(
+            "Only an order not yet paid can be cancelled here; contact the store.",
+            details={"from": locked.status, "to": "cancelled"},
+        )
+    return order_transition(order=locked, to=S.CANCELLED, reason="cancelled by the customer")
 
 
 def orders_expire_unpaid(*, now: dt.datetime | None = None) -> int:
@@ -385,11 +412,7 @@ def order_lines_update(*, order: Order, changes: Sequence[LineChange]) -> Order:
             "Some line changes are not valid; nothing was changed.", code="validation_error", details={"lines": errors}
         )
     old_reservation = locked.reservation
-    customer = locked.customer
-    priced = []
-    for line in new_lines:
-        unit = variant_price(variant=line.variant, user=customer, quantity=line.quantity, precision=_precision())
-        priced.append((line, unit, _money(unit * line.quantity)))
+    order_lines = _priced_lines(new_lines, locked.customer)
     placed_at = {}
     if old_reservation is not None:
         placed_at = {row.variant_id: row.location for row in old_reservation.lines.select_related("location")}
@@ -405,26 +428,14 @@ def order_lines_update(*, order: Order, changes: Sequence[LineChange]) -> Order:
         else dt.timedelta(minutes=settings.ORDER_PAYMENT_WINDOW_MINUTES),
     )
     locked.lines.all().delete()
-    OrderLine.objects.bulk_create(
-        [
-            OrderLine(
-                order=locked,
-                variant=line.variant,
-                sku=line.variant.sku,
-                name=str(line.variant),
-                quantity=line.quantity,
-                unit_price=unit,
-                line_total=total,
-            )
-            for line, unit, total in priced
-        ]
+    for line in order_lines:
+        line.order = locked
+    OrderLine.objects.bulk_create(order_lines)
+    subtotal = sum((line.line_total for line in order_lines), Decimal("0"))
+    tax, total = _tax_and_total(
+        subtotal, discount=locked.discount, delivery_fee=locked.delivery_fee, inclusive=locked.prices_include_tax
     )
-    subtotal = sum((total for _, _, total in priced), Decimal("0"))
-    rate = Decimal(getattr(_tenant(), "tax_rate", 0) or 0)
-    taxable = subtotal - locked.discount
-    tax = _money(taxable - taxable / (1 + rate)) if locked.prices_include_tax else _money(taxable * rate)
-    locked.reservation, locked.subtotal, locked.tax = reservation, subtotal, tax
-    locked.total = taxable + locked.delivery_fee + (Decimal("0") if locked.prices_include_tax else tax)
+    locked.reservation, locked.subtotal, locked.tax, locked.total = reservation, subtotal, tax, total
     locked.save(update_fields=["reservation", "subtotal", "tax", "total"])
     _event(locked, locked.status, locked.status, f"lines changed ({len(changes)})")
     return locked

@@ -347,9 +347,10 @@ def stock_adjust(
         if not taking:
             item = _upsert_item(variant.pk, location.pk, on_hand=quantity)
         else:
+            available = _available(variant.pk, location.pk)
             raise InsufficientStock(
-                f"Only {_available(variant.pk, location.pk)} unreserved units of {variant.sku} here.",
-                details={"sku": variant.sku, "available": _available(variant.pk, location.pk)},
+                f"Only {available} unreserved units of {variant.sku} here.",
+                details={"sku": variant.sku, "available": available},
             )
     if lot is not None and not _change_lot(lot.pk, location.pk, on_hand=deltas.get("on_hand", 0), upsert=not taking):
         raise InsufficientStock(f"Lot {lot.batch_number} has fewer unreserved units here.", details={"lot": lot.pk})

@@ -17,7 +17,7 @@ from apps.catalog.api import serializers as s
 from apps.catalog.csv_io import COLUMNS, variants_export_csv, variants_import_csv
 from apps.catalog.models import Product, Variant
 from apps.catalog.validators import validate_image
-from apps.core.api.views import paginated
+from apps.core.api.views import get_or_404, paginated
 from apps.core.errors import InvalidInput, NotFound
 
 CATALOG_EDITORS = OWNERS
@@ -87,10 +87,9 @@ class ProductDetailView(GenericAPIView):
     access_policy = {"GET": PUBLIC, "POST": CATALOG_EDITORS, "PATCH": CATALOG_EDITORS, "DELETE": CATALOG_EDITORS}
 
     def _product(self, product_id: int) -> Product:
-        product = selectors.product_list(include_archived=_is_staff(self.request)).filter(pk=product_id).first()
-        if product is None:
-            raise NotFound("No such product.")
-        return product
+        return get_or_404(
+            selectors.product_list(include_archived=_is_staff(self.request)), "No such product.", pk=product_id
+        )
 
     @extend_schema(
         operation_id="products_get", summary="A product", description="With its variants.", tags=["catalog"]
@@ -139,9 +138,7 @@ class ProductImageView(GenericAPIView):
         tags=["catalog"],
     )
     def post(self, request: Request, product_id: int) -> Response:
-        product = Product.objects.filter(pk=product_id).first()
-        if product is None:
-            raise NotFound("No such product.")
+        product = get_or_404(Product.objects.all(), "No such product.", pk=product_id)
         upload = request.FILES.get("image")
         if upload is None:
             raise InvalidInput(

@@ -20,8 +20,7 @@ from apps.core.api.views import get_or_404, paginated
 from apps.core.errors import InvalidInput
 from apps.orders import curbside, services
 from apps.orders.api import serializers as s
-from apps.orders.errors import InvalidTransition
-from apps.orders.models import DeliveryRoute, Order, OrderEvent, OrderStatus, ReturnRequest, RouteStop
+from apps.orders.models import DeliveryRoute, Order, OrderEvent, ReturnRequest, RouteStop
 from apps.stock.models import Location
 from apps.stock.selectors import location_list
 
@@ -174,12 +173,7 @@ class OrderCancelView(GenericAPIView):
     )
     def post(self, request: Request, order_id: int) -> Response:
         order = get_or_404(visible_orders(request), "No such order.", pk=order_id)
-        if order.status not in {OrderStatus.PLACED, OrderStatus.CONFIRMED}:  # paid: staff refund it
-            raise InvalidTransition(
-                "Only an order not yet paid can be cancelled here; contact the store.",
-                details={"from": order.status, "to": "cancelled"},
-            )
-        services.order_transition(order=order, to=OrderStatus.CANCELLED, reason="cancelled by the customer")
+        services.order_cancel_by_customer(order=order)
         return Response(s.OrderSerializer(visible_orders(request).get(pk=order.pk)).data)
 
 

@@ -48,10 +48,7 @@ def _locations(request: Request) -> QuerySet[Location]:
 
 
 def _location(request: Request, location_id: int) -> Location:
-    location = _locations(request).filter(pk=location_id).first()
-    if location is None:
-        raise NotFound("No such location.")
-    return location
+    return get_or_404(_locations(request), "No such location.", pk=location_id)
 
 
 def _variant(sku: str) -> Variant:
@@ -128,10 +125,7 @@ class StockItemView(GenericAPIView):
     serializer_class = s.StockItemSerializer
 
     def _item(self, request: Request, item_id: int) -> StockItem:
-        item = selectors.stock_item_list(locations=_locations(request)).filter(pk=item_id).first()
-        if item is None:
-            raise NotFound("No such stock item.")
-        return item
+        return get_or_404(selectors.stock_item_list(locations=_locations(request)), "No such stock item.", pk=item_id)
 
     @extend_schema(
         operation_id="stock_items_get",
@@ -534,10 +528,7 @@ class _TransferAction(GenericAPIView):
     serializer_class = s.TransferSerializer
 
     def _transfer(self, request: Request, transfer_id: int) -> Transfer:
-        transfer = _transfers(request).filter(pk=transfer_id).first()
-        if transfer is None:
-            raise NotFound("No such transfer.")
-        return transfer
+        return get_or_404(_transfers(request), "No such transfer.", pk=transfer_id)
 
 
 class TransferShipView(_TransferAction):
@@ -613,10 +604,7 @@ class _OrderAction(GenericAPIView):
     serializer_class = s.PurchaseOrderSerializer
 
     def _order(self, order_id: int) -> PurchaseOrder:
-        order = _orders().filter(pk=order_id).first()
-        if order is None:
-            raise NotFound("No such purchase order.")
-        return order
+        return get_or_404(_orders(), "No such purchase order.", pk=order_id)
 
 
 class PurchaseOrderSendView(_OrderAction):
