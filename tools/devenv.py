@@ -605,7 +605,7 @@ def cmd_test(args):
             log("CI: building the test database from scratch (--create-db)")
         elif "--create-db" in args:
             pass
-        elif read_stamp("testdb.sha256") != want:
+        elif read_stamp(f"testdb.{DB_NAME}.sha256") != want:
             flags.append("--create-db")
             log("migrations, requirements or DATABASE_URL changed since the last test DB build: --create-db")
         else:
@@ -619,7 +619,7 @@ def cmd_test(args):
         if built.exists():
             built.unlink()
             if "--create-db" in flags + args:
-                write_stamp("testdb.sha256", want)
+                write_stamp(f"testdb.{DB_NAME}.sha256", want)
         if rc == 5:
             log("FAILED: pytest collected no tests (exit 5); counting that as a failure")
         return rc

@@ -47,6 +47,12 @@ class Order(models.Model):
     tax = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     delivery_fee = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     total = models.DecimalField(max_digits=12, decimal_places=2)
+    # Offers applied to the whole order and to delivery, with their reasons (the pricing function's
+    # explanation, as stored at placement); item discounts live on the lines.
+    discounts = models.JSONField(default=list, blank=True)
+    # Loyalty points spent at checkout: they pay `points_value` of the total, like a payment.
+    points_redeemed = models.PositiveIntegerField(default=0)
+    points_value = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     prices_include_tax = models.BooleanField(default=False)
     on_account = models.BooleanField(default=False, help_text="Wholesale credit terms: no card payment.")
     placed_by_key = models.ForeignKey(
@@ -97,6 +103,10 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    # Everything taken off this line (its item discounts plus its share of order discounts), and
+    # each applied offer with its reason; line_total - discount is what the customer paid for it.
+    discount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    discounts = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.sku}"
