@@ -15,6 +15,7 @@ import sentry_sdk
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
@@ -171,6 +172,16 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             details = {"retry_after": int(headers["Retry-After"])}
             message = f"Too many requests. Retry after {headers['Retry-After']} seconds."
         return Response(error_body(code, message, details), status=exc.status_code, headers=headers or None)
+
+    if isinstance(exc, DataError):
+        # A value the column cannot hold (a number out of range, a NUL in text) that validation
+        # let through: the client's input, not a server fault; logged so the validation gets fixed.
+        set_rollback()
+        logger.warning("Database refused a value: %s", exc)
+        return Response(
+            error_body("value_out_of_range", "A value is out of range for its field.", {}),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
 
     # Anything else is a bug: log it with its stack, answer 500 without one (outside DEBUG).
     set_rollback()

@@ -1,6 +1,23 @@
-"""drf-spectacular hooks: every operation documents the shared error shape."""
+"""The one place that makes the OpenAPI schema say what the API really answers.
+
+* `AutoSchema` (DEFAULT_SCHEMA_CLASS): a view that sets `list_view = True` answers GET with a page
+  (`{count, next, previous, results}`, the paginator's own schema, with its `page`/`page_size`
+  and filter parameters); every other `many=True` response is a plain JSON array, never a page.
+  Response fields backed by a nullable model field are documented as nullable.
+* `add_error_responses` (postprocessing hook): every operation documents the statuses it can
+  really answer, each with the shared `Error` shape: 400, 401, 403, 413 (body over the limit),
+  414 (URL over the limit) and 429 everywhere; 404 on routes with path parameters; 409 and 422
+  (idempotency) on unsafe methods; 412 where the operation takes `If-Match`; 415 where it takes a
+  request body.
+"""
+
+from __future__ import annotations
 
 from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from rest_framework import serializers
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -22,16 +39,65 @@ ERROR_SCHEMA = {
     },
 }
 
-_DEFAULT_ERRORS = {
-    "400": "Invalid input (`validation_error`, `malformed_request`, ...).",
+
+class AutoSchema(SpectacularAutoSchema):
+    def _is_paginated_list(self) -> bool:
+        return self.method == "GET" and bool(getattr(self.view, "list_view", False))
+
+    def _is_list_view(self, serializer: Any = None) -> bool:
+        return self._is_paginated_list() or super()._is_list_view(serializer)
+
+    def _get_paginator(self) -> Any:
+        # Only the declared list views paginate (see apps.core.api.views.paginated).
+        return super()._get_paginator() if self._is_paginated_list() else None
+
+    def _get_serializer_field_meta(self, field: Any, direction: str) -> dict[str, Any]:
+        meta = super()._get_serializer_field_meta(field, direction)
+        if direction == "response" and not meta.get("nullable") and _model_field_is_nullable(field):
+            meta["nullable"] = True
+        return meta
+
+
+def _model_field_is_nullable(field: Any) -> bool:
+    """True when a serializer field reads a model field that may be NULL (a nested serializer of
+    an optional foreign key, say), which DRF does not mark `allow_null` on read-only fields."""
+    parent = getattr(field, "parent", None)
+    if isinstance(parent, serializers.ListSerializer):
+        return False
+    model = getattr(getattr(parent, "Meta", None), "model", None)
+    source = getattr(field, "source", None)
+    if model is None or not source or source == "*" or "." in source:
+        return False
+    try:
+        return bool(getattr(model._meta.get_field(source), "null", False))
+    except FieldDoesNotExist:
+        return False
+
+
+_ERRORS = {
+    "400": "Invalid input (`validation_error`, `malformed_request`, `invalid_character` for a NUL "
+    "character in the path, query or body, ...).",
     "401": "Not authenticated: `not_authenticated`, `token_invalid`, `session_revoked`, `api_key_invalid`, "
     "`api_key_inactive`.",
     "403": "Not allowed (`permission_denied`, `tenant_suspended`).",
+    "413": "`request_too_large`: the body is larger than the limit (1 MB for JSON by default).",
+    "414": "`uri_too_long`: the URL is longer than the limit.",
     "429": "Rate limited (`rate_limited`); see the `Retry-After` header.",
 }
+_NOT_FOUND = {"404": "`not_found`: no such object, or not one the caller may see."}
 _UNSAFE_ERRORS = {
     "409": "`idempotency_request_in_progress` or a state conflict.",
     "422": "`idempotency_key_mismatch`: the key was used with another request.",
+}
+_PRECONDITION = {"412": "`precondition_failed`: the resource changed since the `ETag` sent in `If-Match`."}
+_MEDIA_TYPE = {"415": "`unsupported_media_type`: send the body in one of the documented content types."}
+
+_IDEMPOTENCY_HEADER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 255},
+    "description": "Makes a retry safe: the first response is replayed for 24 hours (`Idempotent-Replayed: true`).",
 }
 
 
@@ -39,25 +105,22 @@ def add_error_responses(result: dict[str, Any], generator: Any, **kwargs: Any) -
     components = result.setdefault("components", {})
     components.setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     ref = {"$ref": "#/components/schemas/Error"}
-    for path_item in result.get("paths", {}).values():
+    for path, path_item in result.get("paths", {}).items():
         for method, operation in path_item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
-            errors = dict(_DEFAULT_ERRORS)
+            params = operation.setdefault("parameters", [])
+            errors = dict(_ERRORS)
+            if "{" in path:
+                errors.update(_NOT_FOUND)
             if method.upper() in {"POST", "PUT", "PATCH", "DELETE"}:
                 errors.update(_UNSAFE_ERRORS)
-                params = operation.setdefault("parameters", [])
                 if not any(p.get("name") == "Idempotency-Key" for p in params):
-                    params.append(
-                        {
-                            "in": "header",
-                            "name": "Idempotency-Key",
-                            "required": False,
-                            "schema": {"type": "string", "maxLength": 255},
-                            "description": "Makes a retry safe: the first response is "
-                            "replayed for 24 hours (`Idempotent-Replayed: true`).",
-                        }
-                    )
+                    params.append(dict(_IDEMPOTENCY_HEADER))
+            if any(p.get("name") == "If-Match" and p.get("in") == "header" for p in params):
+                errors.update(_PRECONDITION)
+            if "requestBody" in operation:
+                errors.update(_MEDIA_TYPE)
             for status_code, description in errors.items():
                 operation["responses"].setdefault(
                     status_code,

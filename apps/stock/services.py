@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -24,6 +25,7 @@ from django.utils import timezone
 from apps.catalog.models import Supplier, SupplierVariant, Variant
 from apps.core.audit import current_actor
 from apps.core.services import events_record
+from apps.core.validation import QUANTITY_MAX, whole_number
 from apps.stock.errors import InsufficientStock, InvalidStockRequest, ReservationClosed, StockRuleViolation
 from apps.stock.models import (
     Location,
@@ -284,15 +286,20 @@ def stock_bulk_restock(*, location: Location, lines: Sequence[dict], reference: 
             errors[str(index)] = {"sku": [f"Unknown SKU {raw.get('sku')!r}."]}
             continue
         try:
+            quantity = whole_number(raw.get("quantity"), min_value=1, max_value=QUANTITY_MAX)
+        except DjangoValidationError as exc:
+            errors[str(index)] = {"quantity": exc.messages}
+            continue
+        try:
             line = ReceiptLine(
                 variant=variant,
-                quantity=int(raw.get("quantity", 0)),
-                batch_number=str(raw.get("batch_number") or ""),
+                quantity=quantity,
+                batch_number=str(raw.get("batch_number") or "")[:64],
                 production_date=_date(raw.get("production_date")),
                 expiry_date=_date(raw.get("expiry_date")),
             )
         except (TypeError, ValueError):
-            errors[str(index)] = {"line": ["Quantity must be a whole number and dates YYYY-MM-DD."]}
+            errors[str(index)] = {"line": ["Dates are YYYY-MM-DD."]}
             continue
         if line_errors := _validate_receipt_line(line):
             errors[str(index)] = line_errors

@@ -46,6 +46,7 @@ INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in S
 
 MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
+    "apps.core.middleware.RequestLimitsMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "apps.tenants.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -106,6 +107,16 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Request limits (apps.core.middleware.RequestLimitsMiddleware): answered 413 / 414 in the error
+# shape before the tenant is looked up. REQUEST_BODY_LIMITS maps a path prefix to its own limit.
+REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=1024 * 1024)
+REQUEST_MAX_UPLOAD_BYTES = env.int("REQUEST_MAX_UPLOAD_BYTES", default=26 * 1024 * 1024)
+REQUEST_MAX_URL_LENGTH = env.int("REQUEST_MAX_URL_LENGTH", default=4000)
+REQUEST_BODY_LIMITS: dict[str, int] = {}
+# The middleware is the body limit (judged on Content-Length; Django reads no more than that), so
+# Django's own check, which answers outside the error shape, is off.
+DATA_UPLOAD_MAX_MEMORY_SIZE = None
+
 MEDIA_URL = "media/"
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 STORAGES = {

@@ -43,6 +43,7 @@ class ProductFilter(filters.FilterSet):
 
 
 class ProductListView(GenericAPIView):
+    list_view = True  # GET answers a page
     serializer_class = s.ProductSerializer
     filterset_class = ProductFilter
     search_fields = ["name", "brand", "description", "variants__sku"]
@@ -155,6 +156,7 @@ class ProductImageView(GenericAPIView):
 
 
 class VariantListView(GenericAPIView):
+    list_view = True  # GET answers a page
     serializer_class = s.VariantSerializer
     filterset_fields = ["product", "tracks_lots"]
     search_fields = ["sku", "barcode", "name", "product__name"]

@@ -1,27 +1,27 @@
-"""Strict serializer fields shared by every API (and reused by the admin and CSV imports).
+"""Strict serializer fields shared by every API (their rules live in apps.core.validation, which the
+admin and the CSV imports use too).
 
 DRF's `IntegerField` quietly turns `1.5` into 1 and `true` into 1; a quantity of 1.5 units is a
-client bug that must answer 400, never be truncated. Every count, quantity and amount also has an
-upper bound that fits its PostgreSQL column, so no request reaches the database with a number
-it cannot store.
+client bug that must answer 400, never be truncated. Every count and quantity also has an upper
+bound that fits its PostgreSQL column, so no request reaches the database with a number it cannot
+store.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
-# Bounds of the PostgreSQL columns behind the fields (integer, and numeric(12, 2)).
-INT32_MAX = 2_147_483_647
-QUANTITY_MAX = 1_000_000  # units on one line or movement: far above any real order, inside int4
-MONEY_MAX = Decimal("9999999999.99")  # numeric(12, 2)
+from apps.core.validation import INT32_MAX, QUANTITY_MAX, whole_number
+
+BIGINT_MAX = 9_223_372_036_854_775_807
 
 
 class StrictIntegerField(serializers.IntegerField):
-    """An integer that is an integer: JSON numbers with a fraction, booleans and non-numeric
-    strings are refused (`"3"` from a form is accepted); bounded to the int4 column by default."""
+    """A whole number (ints, or digit strings from forms); booleans and fractions are refused;
+    bounded to the int4 column by default."""
 
     default_error_messages = {"invalid": "A whole number is required."}
 
@@ -31,16 +31,11 @@ class StrictIntegerField(serializers.IntegerField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or (isinstance(data, float) and not data.is_integer()):
+        try:
+            return whole_number(data, min_value=None, max_value=None)
+        except ValidationError:
             self.fail("invalid")
-        if isinstance(data, float):
-            data = int(data)
-        if isinstance(data, str):
-            text = data.strip()
-            if not text.lstrip("+-").isdigit():
-                self.fail("invalid")
-            data = text
-        return super().to_internal_value(data)
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 class QuantityField(StrictIntegerField):
@@ -49,4 +44,13 @@ class QuantityField(StrictIntegerField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", QUANTITY_MAX)
+        super().__init__(**kwargs)
+
+
+class IdField(StrictIntegerField):
+    """A primary key given in a body: a positive whole number that fits the bigint column."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", BIGINT_MAX)
         super().__init__(**kwargs)

@@ -13,7 +13,13 @@ from apps.core.errors import NotFound
 def paginated(
     view: GenericAPIView, queryset: QuerySet, serializer_class: type[BaseSerializer], *, filtered: bool = True
 ) -> Response:
-    """Filter (search, filters, ordering), paginate and serialize a list: one page of one query."""
+    """Filter (search, filters, ordering), paginate and serialize a list: one page of one query.
+
+    The view must declare `list_view = True`: that is what documents its GET as a page in the
+    OpenAPI schema (apps.core.openapi.AutoSchema), so the schema and the answer cannot drift apart.
+    """
+    if not getattr(view, "list_view", False):
+        raise TypeError(f"{type(view).__name__} answers a page: declare `list_view = True` on it.")
     if filtered:
         queryset = view.filter_queryset(queryset)
     page = view.paginate_queryset(queryset)

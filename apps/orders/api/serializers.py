@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from apps.core.api.fields import IdField, QuantityField
+
 from apps.orders.models import Order, OrderEvent, OrderLine, OrderStatus
 
 
@@ -66,7 +68,7 @@ class OrderSerializer(serializers.ModelSerializer):
 
 class OrderLineInputSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+    quantity = QuantityField(max_value=10_000)
 
 
 class DeliveryInputSerializer(serializers.Serializer):
@@ -84,7 +86,7 @@ class DeliveryInputSerializer(serializers.Serializer):
 
 class OrderInputSerializer(serializers.Serializer):
     fulfilment = serializers.ChoiceField(choices=Order.Fulfilment.choices)
-    location_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    location_id = IdField(required=False, allow_null=True, default=None)
     on_account = serializers.BooleanField(default=False)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     lines = OrderLineInputSerializer(many=True, min_length=1, max_length=200)
@@ -103,7 +105,7 @@ class TransitionSerializer(serializers.Serializer):
 
 class LineChangeSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=0, max_value=10_000, help_text="0 removes the line.")
+    quantity = QuantityField(min_value=0, max_value=10_000, help_text="0 removes the line.")
 
 
 class LinesUpdateSerializer(serializers.Serializer):
@@ -146,7 +148,7 @@ class ReturnSerializer(serializers.Serializer):
 
 class ReturnLineInputSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+    quantity = QuantityField(max_value=10_000)
 
 
 class ReturnInputSerializer(serializers.Serializer):
@@ -160,8 +162,8 @@ class ReturnDecisionSerializer(serializers.Serializer):
 
 
 class ReturnReceiveLineSerializer(serializers.Serializer):
-    line_id = serializers.IntegerField()
-    quantity = serializers.IntegerField(min_value=0, max_value=10_000)
+    line_id = IdField()
+    quantity = QuantityField(min_value=0, max_value=10_000)
     condition = serializers.ChoiceField(choices=["resaleable", "damaged", "quarantine"])
 
 

@@ -64,6 +64,7 @@ class OrderFilter(filters.FilterSet):
 
 
 class OrderListView(GenericAPIView):
+    list_view = True  # GET answers a page
     access_policy = {"GET": READERS, "POST": BUYERS}
     serializer_class = s.OrderSerializer
     filterset_class = OrderFilter
@@ -279,6 +280,7 @@ class OrderReturnView(GenericAPIView):
 
 
 class ReturnListView(GenericAPIView):
+    list_view = True  # GET answers a page
     access_policy = READERS
     serializer_class = s.ReturnSerializer
     filterset_fields = ["status"]

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from apps.core.api.fields import IdField, QuantityField, StrictIntegerField
+
 from apps.core.api.serializers import CsvUploadSerializer  # noqa: F401 - re-exported for the views
 from apps.stock.models import Location, Lot, LotStock, Movement, RestockAlert, StockItem
 
@@ -47,13 +49,13 @@ class StockItemSerializer(serializers.ModelSerializer):
 
 
 class StockItemSettingsSerializer(serializers.Serializer):
-    reorder_point = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False)
-    reorder_quantity = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False)
+    reorder_point = QuantityField(min_value=0, max_value=10_000_000, required=False)
+    reorder_quantity = QuantityField(min_value=0, max_value=10_000_000, required=False)
 
 
 class RestockLineSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    quantity = QuantityField()
     batch_number = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     production_date = serializers.DateField(required=False, allow_null=True, default=None)
     expiry_date = serializers.DateField(required=False, allow_null=True, default=None)
@@ -62,37 +64,37 @@ class RestockLineSerializer(serializers.Serializer):
 class RestockSerializer(serializers.Serializer):
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     lines = serializers.ListField(
-        child=serializers.DictField(),
+        child=RestockLineSerializer(),
         min_length=1,
         max_length=1000,
-        help_text="Each: sku, quantity, batch_number, production_date, expiry_date.",
+        help_text="Receipt lines; a bad line is reported under `details.lines.<index>` and nothing is applied.",
     )
 
 
 class AdjustmentSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     reason = serializers.ChoiceField(choices=["damaged", "lost", "found", "expired"])
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    quantity = QuantityField()
     batch_number = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class CountSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
-    counted = serializers.IntegerField(min_value=0, max_value=10_000_000)
+    counted = QuantityField(min_value=0, max_value=10_000_000)
     batch_number = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class ReservationLineInputSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
-    location_id = serializers.IntegerField()
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    location_id = IdField()
+    quantity = QuantityField()
 
 
 class ReservationInputSerializer(serializers.Serializer):
     reference = serializers.CharField(max_length=100)
-    ttl_seconds = serializers.IntegerField(min_value=30, max_value=7 * 24 * 3600, default=900)
+    ttl_seconds = StrictIntegerField(min_value=30, max_value=7 * 24 * 3600, default=900)
     lines = ReservationLineInputSerializer(many=True, min_length=1, max_length=200)
 
 
@@ -181,12 +183,12 @@ class AlertSerializer(serializers.ModelSerializer):
 class TransferLineInputSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     batch_number = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    quantity = QuantityField()
 
 
 class TransferInputSerializer(serializers.Serializer):
-    from_location_id = serializers.IntegerField()
-    to_location_id = serializers.IntegerField()
+    from_location_id = IdField()
+    to_location_id = IdField()
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     lines = TransferLineInputSerializer(many=True, min_length=1, max_length=500)
 
@@ -212,8 +214,8 @@ class TransferSerializer(serializers.Serializer):
 
 
 class ReceiveLineSerializer(serializers.Serializer):
-    line_id = serializers.IntegerField()
-    quantity = serializers.IntegerField(min_value=0, max_value=1_000_000)
+    line_id = IdField()
+    quantity = QuantityField(min_value=0)
     batch_number = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     production_date = serializers.DateField(required=False, allow_null=True, default=None)
     expiry_date = serializers.DateField(required=False, allow_null=True, default=None)
@@ -245,15 +247,15 @@ class PurchaseOrderSerializer(serializers.Serializer):
 
 class PurchaseOrderLineInputSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    quantity = QuantityField()
     unit_cost = serializers.DecimalField(
         max_digits=12, decimal_places=4, required=False, allow_null=True, default=None, min_value=0
     )
 
 
 class PurchaseOrderInputSerializer(serializers.Serializer):
-    supplier_id = serializers.IntegerField()
-    location_id = serializers.IntegerField()
+    supplier_id = IdField()
+    location_id = IdField()
     reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     lines = PurchaseOrderLineInputSerializer(many=True, min_length=1, max_length=500)
 

@@ -72,6 +72,7 @@ def _etag(item: StockItem) -> str:
 
 
 class LocationListView(GenericAPIView):
+    list_view = True  # GET answers a page
     access_policy = STOCK_READERS
     serializer_class = s.LocationSerializer
 
@@ -86,6 +87,7 @@ class LocationListView(GenericAPIView):
 
 
 class LocationInventoryView(GenericAPIView):
+    list_view = True  # GET answers a page
     access_policy = STOCK_READERS
     serializer_class = s.StockItemSerializer
     search_fields = ["variant__sku", "variant__name"]
@@ -328,6 +330,7 @@ class MovementFilter(filters.FilterSet):
 
 
 class MovementListView(GenericAPIView):
+    list_view = True  # GET answers a page
     access_policy = STOCK_READERS
     serializer_class = s.MovementSerializer
     filterset_class = MovementFilter
@@ -347,6 +350,7 @@ class MovementListView(GenericAPIView):
 
 
 class LotListView(GenericAPIView):
+    list_view = True  # GET answers a page
     access_policy = STOCK_READERS
     serializer_class = s.LotSerializer
     filterset_fields = ["batch_number"]
@@ -380,6 +384,7 @@ class LotRecallView(GenericAPIView):
 
 
 class AlertListView(GenericAPIView):
+    list_view = True  # GET answers a page
     access_policy = STOCK_READERS
     serializer_class = s.AlertSerializer
 
@@ -487,6 +492,7 @@ def _transfers(request: Request) -> QuerySet[Transfer]:
 
 
 class TransferListView(GenericAPIView):
+    list_view = True  # GET answers a page
     access_policy = {"GET": STOCK_READERS, "POST": MOVERS}
     serializer_class = s.TransferSerializer
     filterset_fields = ["status"]
@@ -566,6 +572,7 @@ def _orders() -> QuerySet[PurchaseOrder]:
 
 
 class PurchaseOrderListView(GenericAPIView):
+    list_view = True  # GET answers a page
     access_policy = PURCHASERS
     serializer_class = s.PurchaseOrderSerializer
     filterset_fields = ["status", "supplier", "location"]
@@ -643,6 +650,7 @@ class PurchaseOrderReceiveView(_OrderAction):
 
 
 class SuggestionListView(GenericAPIView):
+    list_view = True  # GET answers a page
     access_policy = Access(staff_roles=frozenset({"owner", "warehouse", "store_manager"}))
     serializer_class = s.SuggestionSerializer
 
