@@ -31,6 +31,8 @@ ROLE_PERMISSIONS: dict[str, str | set[str]] = {
         "accounts.change_authsession",
         "accounts.view_wholesaleaccount",
         "auditlog.view_logentry",
+        "reviews.view_review",
+        "reviews.change_review",
     },
     "Warehouse Staff": {
         "auditlog.view_logentry",
