@@ -1,4 +1,5 @@
-"""ASGI entry point, for long-lived streams (server-sent events); the REST API is served by WSGI."""
+"""ASGI entry point of the `stream` process: server-sent event streams on one event loop
+(apps.integrations.stream_app); any other path goes to Django (the REST API is served by WSGI)."""
 
 import os
 
@@ -10,4 +11,8 @@ setup_observability(component="asgi")
 
 from django.core.asgi import get_asgi_application  # noqa: E402
 
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from apps.integrations.stream_app import StreamApp  # noqa: E402
+
+application = StreamApp(fallback=django_application)

@@ -45,9 +45,16 @@ class OutboxEvent(models.Model):
     payload = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The writing transaction's id (set by PostgreSQL). Readers page by (txid, id) and only up to
+    # the oldest transaction still in flight, so a cursor never skips a late-committing event
+    # (apps.integrations.selectors.outbox_changes).
+    txid = models.BigIntegerField(
+        db_default=models.Func(function="txid_current", output_field=models.BigIntegerField())
+    )
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["txid", "id"], name="outbox_txid_id")]
 
     def __str__(self) -> str:
         return f"{self.topic} #{self.pk}"

@@ -2,9 +2,14 @@
 
 from datetime import datetime
 
+from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from apps.core.models import IdempotencyKey
+
+# Sent after the transaction that recorded outbox events committed, with `events` (the rows).
+outbox_committed = Signal()
 
 
 def idempotency_keys_purge(*, now: datetime | None = None) -> int:
@@ -18,4 +23,6 @@ def events_record(events: list[tuple[str, dict]]) -> None:
     from apps.core.models import OutboxEvent
 
     if events:
-        OutboxEvent.objects.bulk_create([OutboxEvent(topic=topic, payload=payload) for topic, payload in events])
+        rows = OutboxEvent.objects.bulk_create([OutboxEvent(topic=t, payload=p) for t, p in events])
+        # After the commit, listeners (live streams, the webhook relay's kick) hear of them at once.
+        transaction.on_commit(lambda: outbox_committed.send(sender=OutboxEvent, events=rows))

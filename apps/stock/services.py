@@ -935,3 +935,119 @@ def stock_return(
     )
     batch.flush()
     return item
+
+
+# ---------------------------------------------------------------------------------------------
+# Partner sync: absolute on-hand levels, set-based
+
+
+@dataclass(frozen=True)
+class LevelLine:
+    variant_id: int
+    location_id: int
+    on_hand: int
+    tracks_lots: bool = False
+
+
+@transaction.atomic
+def stock_levels_sync(
+    *, lines: Sequence[LevelLine], all_or_nothing: bool, reference: str = ""
+) -> dict[int, tuple[str, int | None]]:
+    """Set on-hand stock to counted levels (a partner's or ERP's numbers), a count correction in
+    the ledger for every difference. A handful of statements for any number of lines: the rows
+    locked in one ordered SELECT ... FOR UPDATE, one UPDATE, one INSERT for new rows, one ledger
+    INSERT, one outbox INSERT. Returns {line index: (outcome, delta)}; outcomes `applied`,
+    `unchanged` or an error code (`lot_tracked`, `duplicate_line`, `below_reserved`). With
+    `all_or_nothing` any error raises and nothing is applied."""
+    results: dict[int, tuple[str, int | None]] = {}
+    seen: set[tuple[int, int]] = set()
+    wanted: dict[tuple[int, int], tuple[int, int]] = {}  # (variant, location) -> (index, on_hand)
+    for index, line in enumerate(lines):
+        pair = (line.variant_id, line.location_id)
+        if line.tracks_lots:
+            results[index] = ("lot_tracked", None)
+        elif pair in seen:
+            results[index] = ("duplicate_line", None)
+        else:
+            wanted[pair] = (index, line.on_hand)
+        seen.add(pair)
+    pairs = sorted(wanted, key=lambda p: (p[1], p[0]))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT s.id, s.variant_id, s.location_id, s.on_hand, s.reserved FROM stock_stockitem s
+               JOIN unnest(%s::bigint[], %s::bigint[]) AS w(variant_id, location_id)
+                 ON w.variant_id = s.variant_id AND w.location_id = s.location_id
+               ORDER BY s.location_id, s.variant_id FOR UPDATE OF s""",
+            [[p[0] for p in pairs], [p[1] for p in pairs]],
+        )
+        existing = {(v, loc): (pk, on_hand, reserved) for pk, v, loc, on_hand, reserved in cursor.fetchall()}
+    updates: list[tuple[int, int, int]] = []  # (stock row, new on hand, index)
+    inserts: list[tuple[int, int, int, int]] = []  # (variant, location, on hand, index)
+    for pair in pairs:
+        index, on_hand = wanted[pair]
+        row = existing.get(pair)
+        if row is None:
+            if on_hand:
+                inserts.append((pair[0], pair[1], on_hand, index))
+                results[index] = ("applied", on_hand)
+            else:
+                results[index] = ("unchanged", 0)
+        elif on_hand < row[2]:
+            results[index] = ("below_reserved", None)
+        elif on_hand == row[1]:
+            results[index] = ("unchanged", 0)
+        else:
+            updates.append((row[0], on_hand, index))
+            results[index] = ("applied", on_hand - row[1])
+    bad = {i: r[0] for i, r in results.items() if r[0] not in {"applied", "unchanged"}}
+    if all_or_nothing and bad:
+        raise InvalidStockRequest(
+            f"{len(bad)} of {len(lines)} lines are not valid; nothing was applied.",
+            details={"lines": {str(i): [code] for i, code in sorted(bad.items())}},
+        )
+    items: list[ItemState] = []
+    returning = "RETURNING s.id, v.sku, s.variant_id, s.location_id, s.on_hand, s.reserved, s.reorder_point"
+    with connection.cursor() as cursor:
+        if updates:
+            cursor.execute(
+                f"""UPDATE stock_stockitem s SET on_hand = w.on_hand, updated_at = now()
+                    FROM unnest(%s::bigint[], %s::int[]) AS w(id, on_hand), catalog_variant v
+                    WHERE s.id = w.id AND v.id = s.variant_id AND w.on_hand >= s.reserved {returning}""",
+                [[u[0] for u in updates], [u[1] for u in updates]],
+            )
+            items += [ItemState(*row) for row in cursor.fetchall()]
+        if inserts:
+            cursor.execute(
+                """WITH s AS (
+                        INSERT INTO stock_stockitem (variant_id, location_id, on_hand, reserved, damaged, returned,
+                               in_transit, reorder_point, reorder_quantity, version, updated_at)
+                        SELECT w.variant_id, w.location_id, w.on_hand, 0, 0, 0, 0, 0, 0, 1, now()
+                        FROM unnest(%s::bigint[], %s::bigint[], %s::int[]) AS w(variant_id, location_id, on_hand)
+                        ON CONFLICT (variant_id, location_id) DO NOTHING
+                        RETURNING id, variant_id, location_id, on_hand, reserved, reorder_point)
+                    SELECT s.id, v.sku, s.variant_id, s.location_id, s.on_hand, s.reserved, s.reorder_point
+                    FROM s JOIN catalog_variant v ON v.id = s.variant_id""",
+                [[i[0] for i in inserts], [i[1] for i in inserts], [i[2] for i in inserts]],
+            )
+            new_items = [ItemState(*row) for row in cursor.fetchall()]
+            items += new_items
+            created = {(item.variant_id, item.location_id) for item in new_items}
+            for variant_id, location_id, _on_hand, index in inserts:
+                if (variant_id, location_id) not in created:  # a concurrent writer created the row first
+                    results[index] = ("conflict", None)
+    if all_or_nothing and any(r[0] == "conflict" for r in results.values()):
+        raise StockRuleViolation("Stock rows changed while syncing; send the request again.")
+    deltas = {pair: results[index][1] for pair, (index, _on_hand) in wanted.items()}
+    batch = _Batch(reference=reference)
+    for item in items:
+        batch.items[item.id] = item
+        batch.move(
+            kind=Movement.Kind.ADJUSTMENT,
+            reason=Movement.Reason.COUNT,
+            variant_id=item.variant_id,
+            location_id=item.location_id,
+            note="partner sync",
+            on_hand=deltas[(item.variant_id, item.location_id)] or 0,
+        )
+    batch.flush()
+    return results

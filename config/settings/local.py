@@ -14,3 +14,7 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="http://127.0.0.1:8420")
 STRIPE_TEST_SECRET_KEY = env("STRIPE_TEST_SECRET_KEY", default="sk_test_" + "localdevelopment" * 2)
 DJSTRIPE_WEBHOOK_SECRET = env("DJSTRIPE_WEBHOOK_SECRET", default="whsec_local_development")
+
+# Webhooks may call receivers on this machine (http://127.0.0.1:...).
+WEBHOOK_REQUIRE_HTTPS = False
+WEBHOOK_ALLOW_PRIVATE_TARGETS = True

@@ -43,3 +43,7 @@ IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = 30
 # Stripe: the local stand-in (localstripe) is started by tests/payments/conftest.py.
 STRIPE_TEST_SECRET_KEY = "sk_test_" + "t" * 24
 DJSTRIPE_WEBHOOK_SECRET = "whsec_test_only"
+
+# Webhooks may call receivers on this machine (http://127.0.0.1:...).
+WEBHOOK_REQUIRE_HTTPS = False
+WEBHOOK_ALLOW_PRIVATE_TARGETS = True
