@@ -21,3 +21,11 @@ class CouponAttemptsExceeded(ApplicationError):
     code = "coupon_attempts_exceeded"
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     default_message = "Too many codes tried; wait a moment and try again."
+
+
+class CouponNotApplicable(ApplicationError):
+    """A valid code that cannot apply to this cart; `details.reason` says why (minimum spend, ...)."""
+
+    code = "coupon_not_applicable"
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_message = "This code does not apply to this order."

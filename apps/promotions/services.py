@@ -19,7 +19,7 @@ from apps.catalog.models import Variant
 from apps.core.errors import InvalidInput
 from apps.promotions import codes as code_rules
 from apps.promotions import selectors
-from apps.promotions.errors import CouponUsedUp
+from apps.promotions.errors import CouponNotApplicable, CouponNotValid, CouponUsedUp
 from apps.promotions.models import Coupon, CouponCode, OfferBase, Redemption
 from apps.promotions.pricing import Quote, price_cart
 
@@ -33,6 +33,21 @@ class PricedCart:
     invalid_codes: list[str]
     codes: dict[str, int]  # offer key of each applied coupon -> its CouponCode id
     variants: dict[int, Variant]
+
+    def raise_for_codes(self) -> None:
+        """Placing an order with a code entered: a wrong code is 'not valid'; a used-up one is
+        said so (409); a code that cannot apply (minimum spend, window, first order...) answers why.
+        A code that only lost to a better combination does not stop the order."""
+        if self.invalid_codes:
+            raise CouponNotValid(details={"coupon_codes": self.invalid_codes})
+        for entry in self.quote.considered:
+            if entry["code"] and entry["status"] == "not_applicable":
+                if entry["reason"] in {"no uses left", "already used the allowed number of times"}:
+                    raise CouponUsedUp(details={"code": entry["code"]})
+                raise CouponNotApplicable(
+                    f"The code {entry['code']} does not apply: {entry['reason']}.",
+                    details={"code": entry["code"], "reason": entry["reason"]},
+                )
 
 
 def _tenant() -> object:

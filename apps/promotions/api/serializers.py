@@ -1,12 +1,14 @@
 import datetime as dt
+from decimal import Decimal
 
 from django.utils import timezone
 from rest_framework import serializers
 
 from apps.catalog.models import Category, Product, Variant
-from apps.core.api.fields import MONEY_MAX, QuantityField, StrictIntegerField
+from apps.core.api.fields import QuantityField, StrictIntegerField
 from apps.promotions.models import Coupon, CouponCode, Promotion, Redemption
 
+MONEY_MAX = Decimal("9999999999.99")  # numeric(12, 2)
 OFFER_FIELDS = [
     "id",
     "name",
@@ -120,11 +122,11 @@ class CouponSerializer(_OfferSerializer):
         read_only_fields = ["id", "uses", "created_at", "updated_at"]
 
 
-class PauseSerializer(serializers.Serializer):
+class OfferPauseSerializer(serializers.Serializer):
     active = serializers.BooleanField(help_text="false pauses, true resumes.")
 
 
-class CodeSerializer(serializers.ModelSerializer):
+class CouponCodeSerializer(serializers.ModelSerializer):
     class Meta:
         model = CouponCode
         fields = ["id", "code", "customer", "issue_key", "valid_from", "valid_until", "max_uses", "uses", "created_at"]
@@ -142,7 +144,7 @@ class CodesCreateSerializer(serializers.Serializer):
         return data
 
 
-class UsageSerializer(serializers.Serializer):
+class CouponUsageSerializer(serializers.Serializer):
     coupon = serializers.IntegerField()
     uses = serializers.IntegerField()
     usage_limit = serializers.IntegerField(allow_null=True)
@@ -163,13 +165,13 @@ class RedemptionSerializer(serializers.ModelSerializer):
         fields = ["id", "code", "order", "customer", "amount", "created_at", "released_at"]
 
 
-class QuoteLineInputSerializer(serializers.Serializer):
+class CartQuoteLineInputSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = QuantityField(max_value=10_000)
 
 
-class QuoteInputSerializer(serializers.Serializer):
-    lines = QuoteLineInputSerializer(many=True, min_length=1, max_length=200)
+class CartQuoteInputSerializer(serializers.Serializer):
+    lines = CartQuoteLineInputSerializer(many=True, min_length=1, max_length=200)
     coupon_codes = serializers.ListField(child=serializers.CharField(max_length=40), max_length=5, default=list)
     fulfilment = serializers.ChoiceField(choices=["pickup", "curbside", "delivery", "shipping"], default="pickup")
     delivery_fee = serializers.DecimalField(
@@ -177,12 +179,12 @@ class QuoteInputSerializer(serializers.Serializer):
     )
 
 
-class PreviewInputSerializer(QuoteInputSerializer):
+class PreviewInputSerializer(CartQuoteInputSerializer):
     customer_id = StrictIntegerField(min_value=1, required=False, allow_null=True, default=None)
     channel = serializers.ChoiceField(choices=["retail", "wholesale"], default="retail")
 
 
-class AppliedSerializer(serializers.Serializer):
+class OfferAppliedSerializer(serializers.Serializer):
     offer = serializers.CharField(help_text="promotion:<id> or coupon:<id>")
     name = serializers.CharField()
     type = serializers.CharField()
@@ -192,7 +194,7 @@ class AppliedSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class ConsideredSerializer(serializers.Serializer):
+class OfferConsideredSerializer(serializers.Serializer):
     offer = serializers.CharField()
     name = serializers.CharField()
     type = serializers.CharField()
@@ -202,7 +204,7 @@ class ConsideredSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class QuoteLineSerializer(serializers.Serializer):
+class CartQuoteLineSerializer(serializers.Serializer):
     sku = serializers.CharField()
     name = serializers.CharField()
     quantity = serializers.IntegerField()
@@ -211,7 +213,7 @@ class QuoteLineSerializer(serializers.Serializer):
     discount = serializers.DecimalField(max_digits=12, decimal_places=2)
     total = serializers.DecimalField(max_digits=12, decimal_places=2)
     gift = serializers.BooleanField()
-    discounts = AppliedSerializer(many=True)
+    discounts = OfferAppliedSerializer(many=True)
 
 
 class CodeCheckSerializer(serializers.Serializer):
@@ -220,9 +222,9 @@ class CodeCheckSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-class QuoteSerializer(serializers.Serializer):
+class CartQuoteSerializer(serializers.Serializer):
     currency = serializers.CharField()
-    lines = QuoteLineSerializer(many=True)
+    lines = CartQuoteLineSerializer(many=True)
     subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
     item_discount = serializers.DecimalField(max_digits=12, decimal_places=2)
     order_discount = serializers.DecimalField(max_digits=12, decimal_places=2)
@@ -231,6 +233,6 @@ class QuoteSerializer(serializers.Serializer):
     delivery_discount = serializers.DecimalField(max_digits=12, decimal_places=2)
     tax = serializers.DecimalField(max_digits=12, decimal_places=2)
     total = serializers.DecimalField(max_digits=12, decimal_places=2)
-    applied = AppliedSerializer(many=True)
-    considered = ConsideredSerializer(many=True)
+    applied = OfferAppliedSerializer(many=True)
+    considered = OfferConsideredSerializer(many=True)
     codes = CodeCheckSerializer(many=True)
