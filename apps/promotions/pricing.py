@@ -10,7 +10,8 @@ Levels. Every offer discounts one level:
 * delivery (free delivery): one.
 
 Order of application: item discounts on the base prices, then order discounts on the subtotal
-after item discounts (minimum spends are checked there), then delivery.
+after item discounts (minimum spends are checked there; stacked order discounts take percentages
+first, then amounts), then delivery.
 
 Which offers go together ("combines with", as in Shopify's discount classes): two offers may be
 applied together only when each lists the other's level in `combines_with`; an exclusive offer is
@@ -428,7 +429,7 @@ class _Pricer:
         gifts: list[Offer] = []
         goods_after_items = sum((remaining[i] for i, line in enumerate(self.lines) if line.discountable), ZERO)
         after = list(remaining)
-        for offer in sorted(order_offers, key=Offer.rank):
+        for offer in sorted(order_offers, key=_stack_order):
             idx = [i for i, line in enumerate(self.lines) if offer.covers(line)]
             spent = sum((remaining[i] for i in idx), ZERO)
             base_after_items = sum((after[i] for i in idx), ZERO)
@@ -520,6 +521,12 @@ class _Pricer:
                     shares[n] += take
                     overflow -= take
         return shares
+
+
+def _stack_order(offer: Offer) -> tuple:
+    """Stacked order discounts: percentages first (on the larger base: the customer's best), then
+    amounts, fixed prices and steps, each group in rank order."""
+    return (offer.kind != "percent", *offer.rank())
 
 
 def _compatible(a: Offer, b: Offer) -> bool:
