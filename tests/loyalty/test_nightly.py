@@ -106,7 +106,7 @@ def test_the_hourly_fan_out_runs_the_nightly_job_through_a_real_worker_and_a_rep
     tenant = Tenant.objects.get(schema_name=TENANT_A.schema)
     with tenant_context(tenant):
         now = timezone.now()
-        ready, old, gold = _scenario(now)
+        ready, _old, _gold = _scenario(now)
         services.programme()
         # Whatever the hour in Chicago, make the job due now.
         from apps.loyalty.models import ProgrammeSettings

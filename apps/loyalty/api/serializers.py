@@ -144,7 +144,7 @@ class LedgerQuerySerializer(serializers.Serializer):
     date_to = serializers.DateField(required=False)
 
 
-class AdjustmentSerializer(serializers.Serializer):
+class PointsAdjustmentSerializer(serializers.Serializer):
     points = StrictIntegerField(
         min_value=-1_000_000, max_value=1_000_000, help_text="Positive adds, negative removes."
     )

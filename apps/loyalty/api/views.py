@@ -71,6 +71,7 @@ class MyAccountView(GenericAPIView):
 
 class MyLedgerView(GenericAPIView):
     access_policy = MEMBERS
+    list_view = True
     serializer_class = s.LedgerEntrySerializer
 
     @extend_schema(
@@ -158,6 +159,7 @@ class MyReferralLinkRotateView(GenericAPIView):
 
 class MyReferralsView(GenericAPIView):
     access_policy = MEMBERS
+    list_view = True
     serializer_class = s.ReferralSerializer
 
     @extend_schema(
@@ -200,6 +202,7 @@ class RedeemQuoteView(GenericAPIView):
 
 class StaffAccountListView(GenericAPIView):
     access_policy = STAFF_READERS
+    list_view = True
     serializer_class = s.AccountRowSerializer
     search_fields = ["user__email", "user__full_name"]
     ordering_fields = ["balance", "id"]
@@ -236,6 +239,7 @@ class StaffAccountDetailView(GenericAPIView):
 
 class StaffAccountLedgerView(GenericAPIView):
     access_policy = STAFF_READERS
+    list_view = True
     serializer_class = s.LedgerEntrySerializer
 
     @extend_schema(
@@ -258,13 +262,13 @@ class StaffAdjustmentView(GenericAPIView):
         summary="Adjust a customer's points",
         description="Owners add (bonus) or remove (never below zero) points with a reason; the entry names "
         "who made it and the audit log keeps it.",
-        request=s.AdjustmentSerializer,
+        request=s.PointsAdjustmentSerializer,
         responses={201: s.LedgerEntrySerializer},
         tags=TAGS,
     )
     def post(self, request: Request, account_id: int) -> Response:
         account = _staff_account(account_id)
-        data = s.AdjustmentSerializer(data=request.data)
+        data = s.PointsAdjustmentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         entry = services.points_adjust(account=account, **data.validated_data)
         return Response(s.LedgerEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
