@@ -69,6 +69,7 @@ class _SubjectReviewsView(GenericAPIView):
     """Shared by the product and location lists."""
 
     access_policy = {"GET": PUBLIC, "POST": CUSTOMERS}
+    list_view = True
     serializer_class = s.ReviewSerializer
     filter_backends = [filters.DjangoFilterBackend]
     filterset_class = PublicReviewFilter
@@ -301,6 +302,7 @@ class QueueFilter(filters.FilterSet):
 
 class ModerationQueueView(GenericAPIView):
     access_policy = MODERATORS
+    list_view = True
     serializer_class = s.QueueReviewSerializer
     filter_backends = [filters.DjangoFilterBackend]
     filterset_class = QueueFilter
@@ -323,6 +325,7 @@ class ModerationQueueView(GenericAPIView):
 
 class MyReviewsView(GenericAPIView):
     access_policy = CUSTOMERS
+    list_view = True
     serializer_class = s.OwnReviewSerializer
     filter_backends: list = []
     queryset = Review.objects.none()  # for the schema
