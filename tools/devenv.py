@@ -534,6 +534,9 @@ def supervised(body):
         sup.close()
 
 
+PROCESSES = ["web", "worker", "stream", "beat"]  # the Procfile's long-running processes
+
+
 def cmd_dev(args):
     def body(sup):
         port = os.environ.get("PORT", "8000")
@@ -547,11 +550,12 @@ def cmd_dev(args):
                 return rc
         stand_in = start_localstripe(sup.env)
         log(
-            f"starting {' '.join(args or ['web', 'worker', 'beat'])} with honcho; "
-            f"demo tenant at http://demo.localhost:{port}/ — Ctrl-C stops everything"
+            f"starting {' '.join(args or PROCESSES)} with honcho; "
+            f"demo tenant at http://demo.localhost:{port}/ (live streams on port "
+            f"{os.environ.get('STREAM_PORT', '8001')}) — Ctrl-C stops everything"
         )
         try:
-            return sup.run([str(VENV / "bin" / "honcho"), "start", "-p", port, *(args or ["web", "worker", "beat"])])
+            return sup.run([str(VENV / "bin" / "honcho"), "start", "-p", port, *(args or PROCESSES)])
         finally:
             if stand_in is not None:
                 stand_in.terminate()

@@ -80,7 +80,7 @@ def _authorize(host: str, headers: dict[str, str], kind: str, object_id: int) ->
         try:
             user, auth = _authenticate(request, headers)
         except TokenRejected as exc:
-            raise Refused(401, exc.code, exc.message) from exc
+            raise Refused(401, exc.stable_code, str(exc.detail)) from exc
         if user is None:
             raise Refused(401, "not_authenticated", "Authentication credentials were not provided.")
         return _grant(tenant.schema_name, kind, object_id, user, auth)

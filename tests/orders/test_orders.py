@@ -441,43 +441,7 @@ def test_damaged_returns_go_to_the_damaged_bucket_and_open_orders_cannot_be_retu
     assert other.get("/api/v1/returns").json()["results"] == []
 
 
-def test_curbside_arrival_reaches_the_store_stream_live(shop, django_capture_on_commit_callbacks, settings):
-    settings.CURBSIDE_STREAM_SECONDS = 5
-    customer = as_client(p.customer_headers(shop["tenant"], "retail"))
-    staff = as_client(p.staff_headers(shop["tenant"], "owner"))
-    order = place(
-        customer,
-        {"fulfilment": "curbside", "location_id": shop["store"].pk, "lines": [{"sku": "SAUCE", "quantity": 1}]},
-    ).json()
-    early = customer.post(f"/api/v1/orders/{order['id']}/arrival", {"bay": "3"}, content_type="application/json")
-    assert early.status_code == 409  # not paid yet
-    for to in ("paid", "preparing", "ready"):
-        staff.post(f"/api/v1/orders/{order['id']}/transitions", {"to": to}, content_type="application/json")
-
-    stream = staff.get(f"/api/v1/locations/{shop['store'].pk}/curbside/stream", HTTP_ACCEPT="text/event-stream")
-    assert stream.status_code == 200 and stream["Content-Type"] == "text/event-stream"
-    events = iter(stream.streaming_content)
-    assert next(events) == b"retry: 2000\n\n"  # subscribed: nothing waiting yet
-
-    with django_capture_on_commit_callbacks(execute=True):
-        arrived = customer.post(
-            f"/api/v1/orders/{order['id']}/arrival", {"bay": "3", "car": "red Mini"}, content_type="application/json"
-        )
-    assert arrived.status_code == 200
-    chunk = next(events).decode()
-    assert chunk.startswith("event: arrived\n") and '"bay": "3"' in chunk and "red Mini" in chunk
-
-    with django_capture_on_commit_callbacks(execute=True):
-        done = staff.post(f"/api/v1/orders/{order['id']}/hand-over")
-    assert done.status_code == 200 and done.json()["status"] == "completed"
-    assert next(events).decode().startswith("event: handed_over\n")
-    assert stock_of(shop, shop["sauce"], shop["store"]) == (4, 0)  # handed over: sold
-
-    # A new stream starts with whoever is still waiting (nobody now), and other stores' staff
-    # cannot open this one.
-    outsider = as_client(p.staff_headers(shop["tenant"], "store_manager"))
-    assert outsider.get(f"/api/v1/locations/{shop['store'].pk}/curbside/stream").status_code == 404
-    stream.close()
+# The curbside stream test lives in tests/integrations/test_streams.py (the stream process).
 
 
 @pytest.mark.slow
