@@ -176,6 +176,9 @@ class ReviewReport(models.Model):
         return f"report of review {self.review_id}: {self.reason}"
 
 
+ReportReason = ReviewReport.Reason  # for the OpenAPI enum name (config/settings/drf.py)
+
+
 class ReviewVote(models.Model):
     """A customer found the review helpful (one vote per customer and review)."""
 

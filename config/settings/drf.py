@@ -50,6 +50,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SessionTypeEnum": "apps.accounts.models.UserKind.choices",
         "OrderStatusEnum": "apps.orders.models.OrderStatus.choices",
+        "ReviewStatusEnum": "apps.reviews.models.ReviewStatus.choices",
+        "ReviewReportReasonEnum": "apps.reviews.models.ReportReason.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
