@@ -51,9 +51,9 @@ def review_list_visible(*, principal: Principal, user: object) -> QuerySet[Revie
     """Reviews a caller may open: staff the ones they moderate, customers the public ones and their own,
     everybody else the public ones."""
     reviews = _with_relations(Review.objects.all())
-    if principal.kind == "staff":
-        return reviews.filter(pk__in=review_list_moderated(principal=principal, user=user).values("pk"))
     public = Q(status=ReviewStatus.PUBLISHED, is_deleted=False)
+    if principal.kind == "staff":
+        return reviews.filter(public | Q(pk__in=review_list_moderated(principal=principal, user=user).values("pk")))
     if principal.kind in {"guest", "retail", "wholesale"}:
         return reviews.filter(public | Q(customer=user))
     return reviews.filter(public)

@@ -244,6 +244,10 @@ def test_the_moderation_queue_lists_held_reviews_oldest_first_with_reasons(shop)
     assert owner.get("/api/v1/reviews/moderation-queue?subject=location").json()["count"] == 0
     manager = shop.client(shop.staff("store_manager"))
     assert manager.get("/api/v1/reviews/moderation-queue").json()["count"] == 0
+    warehouse = shop.client(shop.staff("warehouse"))
+    assert warehouse.get(f"/api/v1/reviews/{held_1['id']}").status_code == 404  # not theirs to moderate
+    published = owner.get("/api/v1/reviews/moderation-queue?status=published").json()["results"][0]
+    assert warehouse.get(f"/api/v1/reviews/{published['id']}").status_code == 200  # public is public
     assert shop.client(authors[0]).get("/api/v1/reviews/moderation-queue").status_code == 403
 
 
@@ -319,3 +323,38 @@ def test_summaries_of_products_and_locations(shop):
         "verified_share": None,
     }
     assert shop.client().get("/api/v1/locations/999999/reviews/summary").status_code == 404
+
+
+def test_the_moderation_queue_and_my_reviews_run_a_constant_number_of_queries(shop, media_root):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    owner = shop.client(shop.staff("owner"))
+
+    def held_reviews(n):
+        for _ in range(n):
+            author = shop.buyer()
+            with tenant_context(shop.tenant):
+                review = services.review_create(
+                    customer=author,
+                    product=shop.product,
+                    rating=5,
+                    body=f"{next(_made)} SHOUTING IS SIMPLY MY STYLE OK",
+                )
+                services.review_photo_add(review=review, upload=_jpeg())
+                assert review.status == "held"
+        return author
+
+    def queries(client, url):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        assert response.status_code == 200
+        return len(captured.captured_queries), response.json()["count"]
+
+    held_reviews(1)
+    few = queries(owner, "/api/v1/reviews/moderation-queue")
+    author = held_reviews(5)
+    many = queries(owner, "/api/v1/reviews/moderation-queue")
+    assert (few[1], many[1]) == (1, 6) and few[0] == many[0]
+    mine = shop.client(author)
+    assert queries(mine, "/api/v1/me/reviews")[1] == 1
