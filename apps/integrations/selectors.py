@@ -45,16 +45,28 @@ class Cursor:
         return cls(int(txid), int(pk))
 
 
+# The oldest transaction of this database still running (only those can write our outbox; the
+# cluster-wide xmin would also wait for other databases' transactions), else the next xid.
+_HORIZON_SQL = """
+SELECT COALESCE(
+    (SELECT min(x) FROM txid_snapshot_xip(snap.s) AS x
+     WHERE mod(x, 4294967296)::text::xid IN (
+         SELECT backend_xid FROM pg_stat_activity WHERE datname = current_database() AND backend_xid IS NOT NULL)),
+    txid_snapshot_xmax(snap.s))
+FROM (SELECT txid_current_snapshot() AS s) AS snap
+"""
+
+
 def outbox_changes(*, cursor: Cursor, limit: int, topics: Q) -> tuple[list[OutboxEvent], Cursor]:
     """Outbox events after `cursor`, in (writing transaction, id) order, and only those written by
     transactions older than the oldest one still running.
 
     An id cursor alone is not safe: ids are taken when a row is inserted, but rows become visible at
     commit, so a transaction that took id 100 and commits after id 101 was read would be skipped.
-    Every transaction older than the snapshot's `xmin` has finished, so nothing can appear below
+    Every transaction of this database older than the horizon has finished, so nothing can appear below
     that line later: paging by (txid, id) up to it has no gaps and no repeats."""
     with connection.cursor() as c:
-        c.execute("SELECT txid_snapshot_xmin(txid_current_snapshot())")
+        c.execute(_HORIZON_SQL)
         horizon = c.fetchone()[0]
     after = Q(txid__gt=cursor.txid) | Q(txid=cursor.txid, id__gt=cursor.id)
     rows = list(

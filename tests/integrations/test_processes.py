@@ -67,7 +67,7 @@ def test_a_relay_killed_mid_batch_loses_and_doubles_nothing(committed_db):
             services.webhook_endpoint_create(url=f"http://127.0.0.1:9/{n}", event_types=["*"])
         for start in range(0, 6000, 1000):
             events_record([("stock.changed", {"variant_id": i, "location_id": 1}) for i in range(start, start + 1000)])
-        relay = subprocess.Popen([sys.executable, "-c", RELAY % TENANT_A.schema], cwd=ROOT, env=_env())  # noqa: S603
+        relay = subprocess.Popen([sys.executable, "-c", RELAY % TENANT_A.schema], cwd=ROOT, env=_env())
         try:
             assert _wait(lambda: WebhookDelivery.objects.exists(), 30, 0.01)
             relay.send_signal(signal.SIGKILL)
@@ -86,7 +86,7 @@ def test_a_relay_killed_mid_batch_loses_and_doubles_nothing(committed_db):
 
 def _worker() -> subprocess.Popen:
     command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "ERROR"]
-    return subprocess.Popen(command, cwd=ROOT, env=_env(WEBHOOK_LEASE_SECONDS="2"))  # noqa: S603
+    return subprocess.Popen(command, cwd=ROOT, env=_env(WEBHOOK_LEASE_SECONDS="2"))
 
 
 def test_a_worker_killed_mid_delivery_loses_nothing_and_the_receiver_sees_one_webhook_id_per_event(committed_db):

@@ -67,7 +67,7 @@ def stream_base():
         "--log-level",
         "warning",
     ]
-    proc = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - fixed argv
+    proc = subprocess.Popen(command, cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

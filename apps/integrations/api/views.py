@@ -57,6 +57,7 @@ class EventTypeListView(GenericAPIView):
 
 class EndpointListView(GenericAPIView):
     access_policy = WEBHOOK_MANAGERS
+    list_view = True
     serializer_class = s.EndpointSerializer
 
     @extend_schema(operation_id="webhooks_endpoints_list", summary="Webhook endpoints", tags=TAGS)
@@ -189,6 +190,7 @@ class DeliveryFilter(filters.FilterSet):
 
 class DeliveryListView(GenericAPIView):
     access_policy = WEBHOOK_MANAGERS
+    list_view = True
     serializer_class = s.DeliverySerializer
     filterset_class = DeliveryFilter
 
@@ -276,7 +278,7 @@ def _topics_for(request: Request) -> Q:
     if "orders:read" in principal.scopes:
         from apps.orders.models import Order
 
-        numbers = Order.objects.filter(placed_by_key=request.auth).values("number")
+        numbers = list(Order.objects.filter(placed_by_key=request.auth).values_list("number", flat=True))
         visible |= Q(topic__regex=r"^(order|curbside|payment)\.", payload__number__in=numbers)
     return visible
 
