@@ -95,7 +95,7 @@ def catalog(tenant_a):
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["all_or_nothing", "per_line"])
 def test_a_bulk_sync_of_5000_lines_with_a_bad_line(tenant_a, catalog, mode):
-    store, variants = catalog
+    _store, variants = catalog
     lines = [{"sku": v.sku, "location": "north", "on_hand": 7} for v in variants]
     lines[1234]["sku"] = "NO-SUCH-SKU"
     partner = client(p.api_key_headers(tenant_a, ["inventory:write"]))
