@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpRequest, HttpResponseRedirect
-from django.urls import reverse
+from django.http import HttpRequest
 
 from apps.core.errors import ApplicationError
 from apps.loyalty import services
@@ -68,10 +67,6 @@ class ProgrammeSettingsAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
-
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponseRedirect:
-        settings_row = services.programme()  # the singleton: straight to its form
-        return HttpResponseRedirect(reverse("admin:loyalty_programmesettings_change", args=[settings_row.pk]))
 
 
 class LedgerInline(admin.TabularInline):

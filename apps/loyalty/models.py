@@ -141,7 +141,12 @@ class ProgrammeSettings(models.Model):
 
 
 class Account(models.Model):
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="loyalty_account")
+    # A foreign key made unique by the constraint below rather than a one-to-one field: the audit
+    # log diffs every reverse one-to-one of a saved user, which would query this tenant table
+    # on each user save (and fail for platform operators in the public schema).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="loyalty_accounts", db_index=False
+    )
     balance = models.BigIntegerField(default=0, help_text="Spendable points: the sum of the posted ledger.")
     pending = models.BigIntegerField(default=0, help_text="Earned, waiting for the orders' return windows.")
     debt = models.BigIntegerField(default=0, help_text="Points reversed beyond the balance; paid by later earnings.")
@@ -161,6 +166,7 @@ class Account(models.Model):
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(fields=["user"], name="loyalty_one_account_per_user"),
             models.CheckConstraint(condition=Q(balance__gte=0), name="loyalty_balance_not_negative"),
             models.CheckConstraint(condition=Q(pending__gte=0), name="loyalty_pending_not_negative"),
             models.CheckConstraint(condition=Q(debt__gte=0), name="loyalty_debt_not_negative"),
@@ -183,15 +189,19 @@ class LedgerEntry(models.Model):
         PENDING = "pending", "Pending"
         POSTED = "posted", "Posted"
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
+    # Few indexes on purpose: every ledger write pays for each (the account's lookups use the
+    # (account, created_at) index; the order's a partial one).
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries", db_index=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     state = models.CharField(max_length=8, choices=State.choices, default=State.POSTED)
     points = models.BigIntegerField(help_text="Effect on the balance (pending entries: once approved).")
     qualifying = models.BigIntegerField(default=0, help_text="Effect on the tier's qualifying points.")
     debt_change = models.BigIntegerField(default=0)
-    order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     source = models.CharField(max_length=24, blank=True, help_text="order, refund, achievement, streak, ...")
-    reference = models.CharField(max_length=64, blank=True, db_index=True)
+    reference = models.CharField(max_length=64, blank=True)
     reason = models.CharField(max_length=300, blank=True)
     created_by = models.CharField(max_length=150, blank=True)
     available_at = models.DateTimeField(null=True, blank=True, help_text="Pending: approvable from then.")
@@ -204,6 +214,7 @@ class LedgerEntry(models.Model):
         verbose_name_plural = "ledger entries"
         indexes = [
             models.Index(fields=["account", "created_at"], name="loyalty_entry_acct_idx"),
+            models.Index(fields=["order"], condition=Q(order__isnull=False), name="loyalty_entry_order_idx"),
             models.Index(fields=["available_at"], condition=Q(state="pending"), name="loyalty_entry_pending_idx"),
             models.Index(
                 fields=["expires_at"], condition=Q(expires_at__isnull=False), name="loyalty_entry_expiry_idx"

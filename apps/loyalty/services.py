@@ -233,7 +233,8 @@ def order_net_amount(order: object) -> Decimal:
 def _evaluate_later(account_id: int) -> None:
     from apps.loyalty.tasks import customer_evaluate_task
 
-    transaction.on_commit(lambda: customer_evaluate_task.delay(account_id))
+    # robust: a broker hiccup is logged, never turned into an error after the order committed.
+    transaction.on_commit(lambda: customer_evaluate_task.delay(account_id), robust=True)
 
 
 @transaction.atomic
@@ -318,6 +319,9 @@ def points_release_for_order(*, order: object, share: Decimal = Decimal("1")) ->
         )
         Account.objects.filter(pk=account_id).update(balance=F("balance") + give_back)
         account.balance += give_back
+        # Points given back from batches that expired meanwhile expire now (oldest first, as ever).
+        if expire_points(t=t, account_ids=[account_id]):
+            account.refresh_from_db(fields=["balance"])
 
     earned = next((e for e in entries if e.kind == K.EARNED), None)
     if earned is not None:
@@ -537,7 +541,11 @@ def _tier_achievements_sql() -> str:
 
 
 def tiers_upgrade(
-    *, t: dt.datetime, account_ids: Iterable[int] | None = None, posted_at: dt.datetime | None = None
+    *,
+    t: dt.datetime,
+    account_ids: Iterable[int] | None = None,
+    posted_at: dt.datetime | None = None,
+    approved: bool = False,
 ) -> int:
     """Upgrade (skipping tiers when earned) accounts whose qualifying points, approved in the last
     `qualifying_months`, reach a higher tier; the new tier is held `tier_hold_months`. Limited to
@@ -547,6 +555,8 @@ def tiers_upgrade(
     scope = ""
     if account_ids is not None:
         scope, params["ids"] = "AND e.account_id = ANY(%(ids)s)", list(account_ids)
+    elif approved:  # the accounts step_approve just credited (its temporary table)
+        scope = "AND e.account_id IN (SELECT account_id FROM loyalty_approved)"
     elif posted_at is not None:
         scope = (
             "AND e.account_id IN (SELECT account_id FROM loyalty_ledgerentry "
@@ -595,10 +605,13 @@ def _lock_accounts(cursor: object) -> None:
 
 def step_approve(t: dt.datetime) -> int:
     """Pending entries past their return window become posted (credits start their expiry clock);
-    balances and pending move by the same sums; debts are paid first."""
+    balances and pending move by the same sums; debts are paid first; the accounts whose points
+    were approved are upgraded at once (tiers skipped when earned)."""
     months = programme().expiry_months
     with connection.cursor() as cursor:
         _lock_accounts(cursor)
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS loyalty_approved (account_id bigint) ON COMMIT DROP")
+        cursor.execute("TRUNCATE loyalty_approved")
         cursor.execute(
             """
             WITH due AS (
@@ -606,40 +619,61 @@ def step_approve(t: dt.datetime) -> int:
                     expires_at = CASE WHEN points > 0 THEN %(t)s + make_interval(months => %(months)s) END
                 WHERE state = 'pending' AND available_at <= %(t)s
                 RETURNING account_id, points
-            ), per AS (SELECT account_id, sum(points) AS s FROM due GROUP BY account_id)
-            UPDATE loyalty_account a SET pending = a.pending - per.s, balance = a.balance + per.s
-            FROM per WHERE a.id = per.account_id
+            ), per AS (SELECT account_id, sum(points) AS s FROM due GROUP BY account_id),
+            upd AS (
+                UPDATE loyalty_account a SET pending = a.pending - per.s, balance = a.balance + per.s
+                FROM per WHERE a.id = per.account_id
+                RETURNING a.id
+            )
+            INSERT INTO loyalty_approved SELECT id FROM upd
             """,
             {"t": t, "months": months},
         )
         count = cursor.rowcount
     settle_debt(t=t)
+    if count:
+        tiers_upgrade(t=t, approved=True)
     return count
 
 
 def step_tiers(t: dt.datetime) -> int:
+    """Upgrades for accounts with earnings posted at `t` (step_approve does this itself)."""
     return tiers_upgrade(t=t, posted_at=t)
 
 
-def step_expire(t: dt.datetime) -> int:
-    """First-in-first-out expiry, per account: expiring = credits whose batch expired by `t`
-    minus everything ever taken out (redeemed net of give-backs, reversed, expired). Writing the
-    `expired` entry makes a second run find nothing."""
+def expire_points(*, t: dt.datetime, since: dt.datetime | None = None, account_ids: list[int] | None = None) -> int:
+    """First-in-first-out expiry. What expires by `t` is what the batches expired by `t` brought
+    minus everything ever taken out (spent net of give-backs, reversed, expired) — which, the
+    balance being credits minus all that was taken out, equals
+
+        balance - (posted credits whose batch expires after t)    when positive.
+
+    Only accounts with a batch expiring in (since, t] can have something to expire (a give-back
+    of spent points expires its account itself). Writing the `expired` entry makes a repeat
+    find nothing."""
+    scope, params = "", {"t": t}
+    if since is not None:
+        scope += " AND expires_at > %(since)s"
+        params["since"] = since
+    if account_ids is not None:
+        scope += " AND account_id = ANY(%(ids)s)"
+        params["ids"] = list(account_ids)
     with connection.cursor() as cursor:
-        _lock_accounts(cursor)
         cursor.execute(
-            """
+            f"""
             WITH cand AS (
-                SELECT DISTINCT account_id FROM loyalty_ledgerentry WHERE expires_at <= %(t)s
-            ), c AS (
-                SELECT e.account_id,
-                    coalesce(sum(e.points) FILTER (WHERE e.kind IN ('earned', 'bonus') AND e.expires_at <= %(t)s), 0)
-                    + coalesce(sum(e.points) FILTER (WHERE e.kind IN ('redeemed', 'expired', 'reversed')), 0) AS n
-                FROM loyalty_ledgerentry e JOIN cand USING (account_id)
-                WHERE e.state = 'posted'
+                SELECT DISTINCT account_id FROM loyalty_ledgerentry WHERE expires_at <= %(t)s {scope}
+            ), live AS (
+                SELECT e.account_id, sum(e.points) AS s FROM loyalty_ledgerentry e
+                WHERE e.expires_at > %(t)s AND e.state = 'posted' AND e.kind IN ('earned', 'bonus')
+                  AND e.account_id IN (SELECT account_id FROM cand)
                 GROUP BY e.account_id
-            ), e AS (SELECT account_id, n FROM c WHERE n > 0),
-            ins AS (
+            ), e AS (
+                SELECT a.id AS account_id, a.balance - coalesce(live.s, 0) AS n
+                FROM cand JOIN loyalty_account a ON a.id = cand.account_id
+                LEFT JOIN live ON live.account_id = cand.account_id
+                WHERE a.balance - coalesce(live.s, 0) > 0
+            ), ins AS (
                 INSERT INTO loyalty_ledgerentry (account_id, kind, state, points, qualifying, debt_change, source,
                     reference, reason, created_by, created_at, posted_at)
                 SELECT account_id, 'expired', 'posted', -n, 0, 0, 'expiry', '', 'Points expired (oldest first)',
@@ -647,9 +681,22 @@ def step_expire(t: dt.datetime) -> int:
             )
             UPDATE loyalty_account a SET balance = a.balance - e.n FROM e WHERE a.id = e.account_id
             """,
-            {"t": t},
+            params,
         )
         return cursor.rowcount
+
+
+def step_expire(t: dt.datetime) -> int:
+    """Expiry since the last finished nightly run (all batches when there was none)."""
+    since = (
+        NightlyRun.objects.filter(finished_at__isnull=False, as_of__lt=t)
+        .order_by("-as_of")
+        .values_list("as_of", flat=True)
+        .first()
+    )
+    with connection.cursor() as cursor:
+        _lock_accounts(cursor)
+    return expire_points(t=t, since=since)
 
 
 def step_anniversaries(t: dt.datetime) -> int:
@@ -842,14 +889,29 @@ def step_streaks(t: dt.datetime) -> int:
 
 
 NIGHTLY_STEPS = [
-    ("approve", step_approve),
-    ("tiers", step_tiers),
+    ("approve", step_approve),  # and the upgrades it brings
     ("expire", step_expire),
     ("anniversaries", step_anniversaries),
     ("warnings", step_warnings),
     ("referrals", step_referrals),
     ("streaks", step_streaks),
 ]
+
+
+def storage_ensure() -> None:
+    """Room on each account page (fillfactor 70) so the nightly balance and streak updates stay
+    HOT. Set by the migration; a tenant schema cloned from the base one does not copy storage
+    parameters, so the nightly job sets it on its first run (new pages follow it). Only outside a
+    transaction (ALTER TABLE refuses while deferred key checks are pending)."""
+    if connection.in_atomic_block:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce('fillfactor=70' = ANY(reloptions), false) FROM pg_class "
+            "WHERE oid = 'loyalty_account'::regclass"
+        )
+        if not cursor.fetchone()[0]:
+            cursor.execute("ALTER TABLE loyalty_account SET (fillfactor = 70)")
 
 
 def _advisory_key() -> int:
@@ -870,6 +932,7 @@ def loyalty_nightly(*, now: dt.datetime | None = None, force: bool = False) -> N
     run, _ = NightlyRun.objects.get_or_create(run_date=local.date(), defaults={"as_of": now})
     if run.finished_at is not None:
         return None
+    storage_ensure()
     for name, step in NIGHTLY_STEPS:
         if name in run.steps_done:
             continue

@@ -189,3 +189,31 @@ def test_a_manual_adjustment_needs_a_reason_and_never_goes_below_zero(programme)
     entry = services.points_adjust(account=acc, points=-10, reason="typo")
     assert (entry.kind, entry.source, entry.reason) == ("reversed", "manual", "typo")
     assert_invariant(acc)
+
+
+def test_points_given_back_from_a_batch_that_expired_meanwhile_expire_at_once(programme):
+    acc = account()
+    _credit_at(acc, 100, NOW - dt.timedelta(days=370))  # its batch expired 5 days ago...
+    row = order(acc.user, "1000.00", status="placed")
+    services.redemption_apply(order=row, points=100)  # ...but was spent before tonight's run
+    assert services.step_expire(NOW) == 0  # nothing left in the batch to expire
+    acc.refresh_from_db()
+    assert acc.balance == 0
+    services.points_release_for_order(order=row)  # cancelled after the batch expired
+    acc.refresh_from_db()
+    assert acc.balance == 0 and [e.points for e in entries(acc, kind="expired")] == [-100]
+    assert_invariant(acc)
+
+
+def test_the_nightly_expiry_looks_only_at_batches_expired_since_the_last_finished_run(programme):
+    from apps.loyalty.models import NightlyRun
+
+    acc = account()
+    _credit_at(acc, 40, NOW - dt.timedelta(days=400))
+    NightlyRun.objects.create(run_date=NOW.date(), as_of=NOW, finished_at=NOW)  # expired 35 days before it
+    assert services.step_expire(NOW + dt.timedelta(days=1)) == 0  # already handled by earlier runs
+    _credit_at(acc, 25, NOW - dt.timedelta(days=365) + dt.timedelta(hours=12))
+    assert services.step_expire(NOW + dt.timedelta(days=1)) == 1
+    acc.refresh_from_db()
+    # The formula is exact whatever the window: both batches are gone once one run looks.
+    assert acc.balance == 0

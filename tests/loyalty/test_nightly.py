@@ -80,7 +80,7 @@ def test_a_run_that_crashed_resumes_with_the_steps_not_done_and_the_same_clock(p
         raise RuntimeError("worker lost")
 
     steps = list(services.NIGHTLY_STEPS)
-    monkeypatch.setattr(services, "NIGHTLY_STEPS", [steps[0], ("expire", boom), *steps[3:]])
+    monkeypatch.setattr(services, "NIGHTLY_STEPS", [steps[0], ("expire", boom), *steps[2:]])
     with pytest.raises(RuntimeError):
         services.loyalty_nightly(now=now, force=True)
     run = NightlyRun.objects.get()
