@@ -370,6 +370,7 @@ class ReviewHelpfulView(GenericAPIView):
         summary="Found this helpful",
         description="One vote per customer and review (voting again changes nothing); not for your own.",
         request=None,
+        responses=s.ReviewSerializer,
         tags=["reviews"],
     )
     def post(self, request: Request, review_id: int) -> Response:
@@ -382,6 +383,7 @@ class ReviewHelpfulView(GenericAPIView):
         summary="Withdraw my helpful vote",
         description="Takes back your vote, if you gave one.",
         request=None,
+        responses={200: s.ReviewSerializer},
         tags=["reviews"],
     )
     def delete(self, request: Request, review_id: int) -> Response:
