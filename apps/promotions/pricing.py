@@ -33,6 +33,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 from itertools import combinations
 
 ZERO = Decimal("0")
@@ -102,11 +103,16 @@ class Offer:
     customer_uses_left: int | None = None
     blocked: str = ""  # a reason the loader found (e.g. outside the code's own window)
 
-    @property
+    @cached_property
     def key(self) -> str:
         return f"{self.source}:{self.id}"
 
-    @property
+    @cached_property
+    def signature(self) -> tuple:
+        """What compatibility depends on."""
+        return (self.level, self.combines_with, self.exclusive)
+
+    @cached_property
     def level(self) -> str:
         if self.kind == "free_delivery":
             return DELIVERY
@@ -128,6 +134,10 @@ class Offer:
     def rank(self) -> tuple:
         """Per-unit tie-break between two offers saving the same: fewer single-use codes, higher
         priority, lower id."""
+        return self._rank
+
+    @cached_property
+    def _rank(self) -> tuple:
         return (self.single_use, -self.priority, self.id, self.source)
 
 
@@ -222,6 +232,7 @@ class _ItemResult:
     per_line: list[list[tuple[Offer, Decimal, int]]]
     offers: tuple[Offer, ...]  # those that saved something
     capped: bool
+    after: list[Decimal] = field(default_factory=list)  # each line's total after these discounts
 
 
 @dataclass
@@ -252,13 +263,43 @@ class _Pricer:
         self.totals = [self.money(line.unit_price * line.quantity) for line in cart.lines]
         self.subtotal = sum(self.totals, ZERO)
         self._item_cache: dict[frozenset[str], _ItemResult] = {}
+        self._eval_cache: dict[tuple, _Evaluated] = {}
+        self._goods: dict[int, Decimal] = {}
+        self._alone: dict[str, Decimal] = {}
+        self._idx: dict[str, list[int]] = {}
+        self._qty: dict[str, int] = {}
+        # per line: the per-unit offers that save something on it, best first (saving, then rank)
+        self.options: list[list[tuple[Offer, Decimal]]] = [[] for _ in cart.lines]
 
     def money(self, value: Decimal) -> Decimal:
         return value.quantize(self.q, rounding=ROUND_HALF_UP)
 
+    def prepare(self, live: Sequence[Offer]) -> None:
+        """Per-unit savings of every live item offer on every line it covers, computed once."""
+        found: list[list[tuple[tuple, Offer, Decimal]]] = [[] for _ in self.lines]
+        for offer in live:
+            if offer.kind in PER_UNIT and offer.level == ITEM:
+                qty = self.eligible_qty(offer)
+                for i in self.idx(offer):
+                    saving = self.unit_saving(offer, self.lines[i], qty)
+                    if saving > 0:
+                        found[i].append(((-saving, offer.rank()), offer, saving))
+        for i, entries in enumerate(found):
+            entries.sort(key=lambda e: e[0])
+            self.options[i] = [(offer, saving) for _, offer, saving in entries]
+
     # eligibility (independent of other offers)
+    def idx(self, offer: Offer) -> list[int]:
+        found = self._idx.get(offer.key)
+        if found is None:
+            found = self._idx[offer.key] = [i for i, line in enumerate(self.lines) if offer.covers(line)]
+        return found
+
     def eligible_qty(self, offer: Offer) -> int:
-        return sum(line.quantity for line in self.lines if offer.covers(line))
+        found = self._qty.get(offer.key)
+        if found is None:
+            found = self._qty[offer.key] = sum(self.lines[i].quantity for i in self.idx(offer))
+        return found
 
     def why_not(self, offer: Offer, now: dt.datetime) -> str:
         cart = self.cart
@@ -334,8 +375,10 @@ class _Pricer:
         subsets: list[tuple[Offer, ...]]
         if len(bxgys) <= EXHAUSTIVE_BXGY:
             subsets = [c for n in range(len(bxgys) + 1) for c in combinations(bxgys, n)]
-        else:
-            subsets = [(), tuple(bxgys)] + [(b,) for b in bxgys]
+        else:  # every subset of the EXHAUSTIVE_BXGY saving most alone, and all of them
+            alone = {b.key: self._bxgy_alone(b) for b in bxgys}
+            top = sorted(bxgys, key=lambda b: (-alone[b.key], b.rank()))[:EXHAUSTIVE_BXGY]
+            subsets = [tuple(bxgys)] + [c for n in range(len(top) + 1) for c in combinations(top, n)]
         for subset in subsets:
             result = self._items_with(subset, units)
             if best is None or result.saving > best.saving:
@@ -344,15 +387,19 @@ class _Pricer:
         self._item_cache[cache_key] = best
         return best
 
+    def _bxgy_alone(self, offer: Offer) -> Decimal:
+        found = self._alone.get(offer.key)
+        if found is None:
+            found = self._alone[offer.key] = self._items_with((offer,), ()).saving
+        return found
+
     def _items_with(self, bxgys: Sequence[Offer], units: Sequence[Offer]) -> _ItemResult:
         per_line: list[list[tuple[Offer, Decimal, int]]] = [[] for _ in self.lines]
         free = [line.quantity for line in self.lines]
         totals: dict[str, Decimal] = {}
         capped = False
         for offer in bxgys:
-            pool = [
-                (line.unit_price, i) for i, line in enumerate(self.lines) if offer.covers(line) for _ in range(free[i])
-            ]
+            pool = [(self.lines[i].unit_price, i) for i in self.idx(offer) for _ in range(free[i])]
             group = offer.buy_quantity + offer.get_quantity
             if len(pool) < group:
                 continue
@@ -368,20 +415,14 @@ class _Pricer:
                     saving_units[i] = (amount + price * min(offer.get_percent, HUNDRED) / HUNDRED, count + 1)
             for i, (amount, count) in sorted(saving_units.items()):
                 per_line[i].append((offer, self.money(amount), count))
-        for i, line in enumerate(self.lines):
+        allowed_keys = {o.key for o in units}
+        for i in range(len(self.lines)):
             if free[i] <= 0:
                 continue
-            choice, choice_saving = None, ZERO
-            for offer in units:
-                if not offer.covers(line):
-                    continue
-                saving = self.unit_saving(offer, line, self.eligible_qty(offer))
-                if saving > choice_saving or (
-                    saving == choice_saving and saving > 0 and choice is not None and offer.rank() < choice.rank()
-                ):
-                    choice, choice_saving = offer, saving
-            if choice is not None and choice_saving > 0:
-                per_line[i].append((choice, self.money(choice_saving * free[i]), free[i]))
+            for offer, saving in self.options[i]:  # best first
+                if offer.key in allowed_keys:
+                    per_line[i].append((offer, self.money(saving * free[i]), free[i]))
+                    break
         # caps, applied in line order
         for entries in per_line:
             for n, (offer, amount, count) in enumerate(entries):
@@ -402,7 +443,20 @@ class _Pricer:
 
     # order and delivery levels
     def after_items(self, items: _ItemResult) -> list[Decimal]:
-        return [self.totals[i] - sum((a for (_, a, _) in items.per_line[i]), ZERO) for i in range(len(self.lines))]
+        if not items.after:
+            items.after = [
+                self.totals[i] - sum((a for (_, a, _) in items.per_line[i]), ZERO) for i in range(len(self.lines))
+            ]
+        return items.after
+
+    def goods_after(self, items: _ItemResult) -> Decimal:
+        found = self._goods.get(id(items))
+        if found is None:
+            after = self.after_items(items)
+            found = self._goods[id(items)] = sum(
+                (after[i] for i, line in enumerate(self.lines) if line.discountable), ZERO
+            )
+        return found
 
     def order_saving(self, offer: Offer, base: Decimal, eligible_qty: int) -> Decimal:
         if offer.kind == "percent":
@@ -420,17 +474,40 @@ class _Pricer:
         return max(min(self.money(saving), base), ZERO)
 
     def evaluate(
-        self, item_offers: Sequence[Offer], order_offers: Sequence[Offer], delivery: Offer | None
+        self,
+        item_offers: Sequence[Offer],
+        order_offers: Sequence[Offer],
+        delivery: Offer | None,
+        *,
+        spread: bool = False,
+    ) -> _Evaluated:
+        """The combination's saving. Order discounts are spread over lines only where a later
+        stacked order discount needs what is left (or `spread`: the chosen combination)."""
+        cache_key = (
+            frozenset(o.key for o in item_offers),
+            tuple(o.key for o in order_offers),
+            delivery.key if delivery else None,
+        )
+        if not spread and cache_key in self._eval_cache:
+            return self._eval_cache[cache_key]
+        result = self._evaluate(item_offers, order_offers, delivery, spread=spread)
+        if not spread:
+            self._eval_cache[cache_key] = result
+        return result
+
+    def _evaluate(
+        self, item_offers: Sequence[Offer], order_offers: Sequence[Offer], delivery: Offer | None, *, spread: bool
     ) -> _Evaluated:
         items = self.items(item_offers)
-        remaining = self.after_items(items)
+        after = self.after_items(items)
+        remaining = list(after)
         failed: dict[str, str] = {}
         order_applied: list[tuple[Offer, Decimal, list[Decimal]]] = []
         gifts: list[Offer] = []
-        goods_after_items = sum((remaining[i] for i, line in enumerate(self.lines) if line.discountable), ZERO)
-        after = list(remaining)
-        for offer in sorted(order_offers, key=_stack_order):
-            idx = [i for i, line in enumerate(self.lines) if offer.covers(line)]
+        goods_after_items = self.goods_after(items)
+        stacked = sorted(order_offers, key=_stack_order)
+        for n, offer in enumerate(stacked):
+            idx = self.idx(offer)
             spent = sum((remaining[i] for i in idx), ZERO)
             base_after_items = sum((after[i] for i in idx), ZERO)
             if offer.min_spend is not None and base_after_items < offer.min_spend:
@@ -453,9 +530,11 @@ class _Pricer:
                 amount = self.order_saving(offer, spent, sum(self.lines[i].quantity for i in idx))
             if amount <= 0:
                 continue
-            shares = self._spread(amount, idx, remaining)
-            for i, share in zip(idx, shares, strict=True):
-                remaining[i] -= share
+            shares: list[Decimal] = []
+            if spread or n < len(stacked) - 1:
+                shares = self._spread(amount, idx, remaining)
+                for i, share in zip(idx, shares, strict=True):
+                    remaining[i] -= share
             order_applied.append((offer, amount, shares))
         delivery_applied = None
         if delivery is not None:
@@ -564,7 +643,11 @@ def price_cart(
         if not reason:
             live.append(offer)
 
+    pricer.prepare(live)
     best = _search(pricer, live)
+    best = pricer.evaluate(
+        best.items.offers, [o for (o, _, _) in best.order] + best.gifts, _delivery(best), spread=True
+    )
     applied_keys = {o.key for o in best.offers}
     quote = _quote(pricer, best, cart, precision, tax_rate, prices_include_tax)
     for offer in live:
@@ -605,8 +688,9 @@ def _search(pricer: _Pricer, live: list[Offer]) -> _Evaluated:
     shared = [o for o in live if not o.exclusive]
     items = [o for o in shared if o.level == ITEM]
     orders = [o for o in shared if o.level == ORDER]
-    deliveries = [o for o in shared if o.level == DELIVERY]
+    deliveries = _undominated(pricer, [o for o in shared if o.level == DELIVERY])
 
+    pools: dict[frozenset, list[Offer]] = {}
     order_sets: list[tuple[Offer, ...]] = [()]
     if len(orders) <= EXHAUSTIVE_ORDERS:
         order_sets += [c for n in range(1, len(orders) + 1) for c in combinations(orders, n) if _all_compatible(c)]
@@ -621,7 +705,10 @@ def _search(pricer: _Pricer, live: list[Offer]) -> _Evaluated:
             others = (*order_set, *((delivery,) if delivery else ()))
             if delivery is not None and not all(_compatible(delivery, o) for o in order_set):
                 continue
-            pool = [i for i in items if all(_compatible(i, o) for o in others)]
+            signature = frozenset(o.signature for o in others)
+            pool = pools.get(signature)
+            if pool is None:
+                pool = pools[signature] = [i for i in items if all(_compatible(i, o) for o in others)]
             multi = [i for i in pool if ITEM in i.combines_with]
             solos = [i for i in pool if ITEM not in i.combines_with]
             candidates = [pricer.evaluate(multi, order_set, delivery)]
@@ -645,24 +732,49 @@ def _search(pricer: _Pricer, live: list[Offer]) -> _Evaluated:
     return best
 
 
+def _undominated(pricer: _Pricer, deliveries: list[Offer]) -> list[Offer]:
+    """Delivery offers that combine alike compete only on their saving and minimum spend: an offer
+    that another saves at least as much as, with no higher minimum spend, can never win (the other
+    wins the tie-breaks first on saving, and the rank order decides equal ones)."""
+    fee = pricer.cart.delivery_fee
+    groups: dict[frozenset[str], list[Offer]] = {}
+    for offer in deliveries:
+        groups.setdefault(offer.combines_with, []).append(offer)
+    kept: list[Offer] = []
+    for offers in groups.values():
+
+        def saving(o: Offer) -> Decimal:
+            amount = fee * min(o.percent, HUNDRED) / HUNDRED if o.percent is not None else fee
+            return min(amount, o.cap) if o.cap is not None else amount
+
+        lowest: Decimal | None = None
+        for offer in sorted(offers, key=lambda o: (-saving(o), o.min_spend or ZERO, o.rank())):
+            spend = offer.min_spend or ZERO
+            if lowest is None or spend < lowest:  # the Pareto front of (saving, minimum spend)
+                kept.append(offer)
+                lowest = spend
+    return sorted(kept, key=lambda o: (o.id, o.source))
+
+
 def _drop_search(
     pricer: _Pricer, multi: list[Offer], order_set: tuple[Offer, ...], delivery: Offer | None
 ) -> list[_Evaluated]:
     """Beyond EXHAUSTIVE_ITEMS competing item offers: drop the item offer saving least, one at a
     time, while a threshold is broken."""
-    found = []
-    current = list(multi)
-    while current:
-        result = pricer.evaluate(current, order_set, delivery)
+    full = pricer.evaluate(multi, order_set, delivery)
+    savings: dict[str, Decimal] = {}
+    for entries in full.items.per_line:
+        for offer, amount, _ in entries:
+            savings[offer.key] = savings.get(offer.key, ZERO) + amount
+    ordered = sorted(multi, key=lambda o: (savings.get(o.key, ZERO), o.rank()))  # least saving first
+    found = [full]
+    drop = 1
+    while drop < len(ordered):  # drop 1, 2, 4, 8... of the least saving ones
+        result = pricer.evaluate(ordered[drop:], order_set, delivery)
         found.append(result)
         if not result.failed:
             break
-        savings: dict[str, Decimal] = {}
-        for entries in result.items.per_line:
-            for offer, amount, _ in entries:
-                savings[offer.key] = savings.get(offer.key, ZERO) + amount
-        drop = min(current, key=lambda o: (savings.get(o.key, ZERO), -o.id))
-        current.remove(drop)
+        drop *= 2
     found.append(pricer.evaluate((), order_set, delivery))
     return found
 
@@ -827,6 +939,10 @@ def _why_lost(pricer: _Pricer, offer: Offer, best: _Evaluated, live: list[Offer]
     if offer.level == DELIVERY:
         return "another delivery discount saves more (one delivery discount)"
     return "a combination without it saves more"
+
+
+def _delivery(evaluated: _Evaluated) -> Offer | None:
+    return evaluated.delivery[0] if evaluated.delivery else None
 
 
 def _alone(offer: Offer) -> tuple:
