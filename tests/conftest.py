@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import pytest_django.fixtures
 from django.conf import settings
 from django.db import connection
 from django.test import Client
@@ -78,6 +79,18 @@ TENANT_TABLES_TO_CLEAN = [
     "accounts_user",
     "accounts_wholesaleaccount",
 ]
+
+
+def _default_database_always(items):
+    aliases, serialized = _databases_for_setup(items)
+    return aliases | {"default"}, serialized
+
+
+# pytest-django sets the test database up only for a session that has a test asking for `db`;
+# tests of committed data (`committed_db`, the schema fuzz's module-wide server) ask for none, so
+# alone they would run against the development database. Every test here needs the database.
+_databases_for_setup = pytest_django.fixtures._get_databases_for_setup
+pytest_django.fixtures._get_databases_for_setup = _default_database_always
 
 
 @pytest.fixture(scope="session")

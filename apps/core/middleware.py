@@ -44,6 +44,14 @@ def _has_nul(value: object) -> bool:
     return False
 
 
+def _form_has_nul(text: str) -> bool:
+    """True when a query string or form body decodes to a NUL in a name or a value."""
+    if "%00" not in text and "\x00" not in text:
+        return False
+    pairs = urllib.parse.parse_qsl(text, keep_blank_values=True, encoding="latin-1")
+    return any("\x00" in key or "\x00" in value for key, value in pairs)
+
+
 class RequestLimitsMiddleware:
     """Refuses, before anything else runs (no tenant lookup, no query, signed in or not):
 
@@ -93,13 +101,8 @@ class RequestLimitsMiddleware:
             )
         if "\x00" in request.path_info:
             return self._nul("path")
-        if "%00" in query or "\x00" in query:
-            try:
-                pairs = urllib.parse.parse_qsl(query, keep_blank_values=True, errors="strict")
-            except (UnicodeDecodeError, ValueError):
-                pairs = [("", "\x00")]
-            if any("\x00" in k or "\x00" in v for k, v in pairs):
-                return self._nul("query")
+        if _form_has_nul(query):
+            return self._nul("query")
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -112,7 +115,10 @@ class RequestLimitsMiddleware:
                 413,
                 {"max_bytes": limit, "content_length": length},
             )
-        if length and request.content_type in {"application/json", "application/x-www-form-urlencoded"}:
+        if length and request.content_type == "application/x-www-form-urlencoded":
+            if _form_has_nul(request.body.decode("latin-1")):  # the body is cached for the parsers
+                return self._nul("body")
+        elif length and request.content_type == "application/json":
             body = request.body  # at most `limit` bytes; cached for the view and the parsers
             if b"\x00" in body:
                 return self._nul("body")

@@ -6,9 +6,9 @@
   Response fields backed by a nullable model field are documented as nullable.
 * `add_error_responses` (postprocessing hook): every operation documents the statuses it can
   really answer, each with the shared `Error` shape: 400, 401, 403, 413 (body over the limit),
-  414 (URL over the limit) and 429 everywhere; 404 on routes with path parameters; 409 and 422
-  (idempotency) on unsafe methods; 412 where the operation takes `If-Match`; 415 where it takes a
-  request body.
+  414 (URL over the limit) and 429 everywhere; 404 on routes with path parameters and on
+  paginated lists (a page past the end); 409 and 422 (idempotency) on unsafe methods; 412 where
+  the operation takes `If-Match`; 415 where it takes a request body.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from django.core.exceptions import FieldDoesNotExist
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -59,19 +60,29 @@ class AutoSchema(SpectacularAutoSchema):
 
 
 def _model_field_is_nullable(field: Any) -> bool:
-    """True when a serializer field reads a model field that may be NULL (a nested serializer of
-    an optional foreign key, say), which DRF does not mark `allow_null` on read-only fields."""
+    """True when a response field can be null although DRF does not mark it `allow_null`: its
+    default is None (`CharField(source="lot.batch_number", default=None)`), or it reads a model
+    field that may be NULL, directly or through an optional foreign key on its dotted source."""
+    if getattr(field, "default", empty) is None:
+        return True
     parent = getattr(field, "parent", None)
     if isinstance(parent, serializers.ListSerializer):
         return False
     model = getattr(getattr(parent, "Meta", None), "model", None)
     source = getattr(field, "source", None)
-    if model is None or not source or source == "*" or "." in source:
+    if model is None or not source or source == "*":
         return False
-    try:
-        return bool(getattr(model._meta.get_field(source), "null", False))
-    except FieldDoesNotExist:
-        return False
+    for name in source.split("."):
+        try:
+            model_field = model._meta.get_field(name)
+        except (FieldDoesNotExist, AttributeError):
+            return False
+        if getattr(model_field, "null", False):
+            return True
+        model = getattr(model_field, "related_model", None)
+        if model is None:
+            break
+    return False
 
 
 _ERRORS = {
@@ -85,6 +96,7 @@ _ERRORS = {
     "429": "Rate limited (`rate_limited`); see the `Retry-After` header.",
 }
 _NOT_FOUND = {"404": "`not_found`: no such object, or not one the caller may see."}
+_PAGE_NOT_FOUND = {"404": "`not_found`: the page is past the last one."}
 _UNSAFE_ERRORS = {
     "409": "`idempotency_request_in_progress` or a state conflict.",
     "422": "`idempotency_key_mismatch`: the key was used with another request.",
@@ -113,6 +125,8 @@ def add_error_responses(result: dict[str, Any], generator: Any, **kwargs: Any) -
             errors = dict(_ERRORS)
             if "{" in path:
                 errors.update(_NOT_FOUND)
+            elif any(p.get("name") == "page" and p.get("in") == "query" for p in params):
+                errors.update(_PAGE_NOT_FOUND)
             if method.upper() in {"POST", "PUT", "PATCH", "DELETE"}:
                 errors.update(_UNSAFE_ERRORS)
                 if not any(p.get("name") == "Idempotency-Key" for p in params):

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
 from django_prometheus.exports import ExportToDjangoView
 
@@ -43,8 +44,19 @@ def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpR
     return page_not_found(request, exception)
 
 
+@csrf_exempt  # a JSON 404 for any method; nothing to protect
 def api_not_found(request: HttpRequest) -> HttpResponse:
     return error_response("not_found", "Not found.", 404, {"path": request.path})
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: the error shape on API paths (a browser session without its CSRF token),
+    Django's page elsewhere (the admin)."""
+    if _wants_json(request):
+        return error_response("csrf_failed", "CSRF verification failed; send the X-CSRFToken header.", 403)
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    return django_csrf_failure(request, reason)
 
 
 def error_500(request: HttpRequest) -> HttpResponse:

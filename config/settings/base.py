@@ -117,6 +117,8 @@ REQUEST_BODY_LIMITS: dict[str, int] = {}
 # Django's own check, which answers outside the error shape, is off.
 DATA_UPLOAD_MAX_MEMORY_SIZE = None
 
+CSRF_FAILURE_VIEW = "apps.core.views.csrf_failure"
+
 MEDIA_URL = "media/"
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 STORAGES = {

@@ -10,20 +10,27 @@ that does not match it breaks them.
 * The schema is the one the server serves (`/api/v1/schema/`), fetched at the start.
 * Operations that end the caller's own session (sign-out, password change, account deletion,
   session revocation) get a throwaway session per call, so they cannot blind the others.
-* Rate limits are lifted for this test only (the plan limits in test settings are already high;
-  the per-address auth limit and the login lockout are raised here).
+* The server is gunicorn, started for this module against the test database. Rate limits are
+  lifted for it only (the plan limits in test settings are already high; the per-address auth
+  limit and the login lockout are raised in its environment).
 * `FUZZ_EXAMPLES` (default 5) sets the number of generated requests per operation and caller.
 """
 
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 import requests
 import schemathesis
-from django.test import override_settings
+from django.conf import settings
+from django.db import connection
 from django_tenants.utils import tenant_context
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, given
@@ -48,6 +55,7 @@ pytestmark = [pytest.mark.slow]
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 # operationIds that end (or may end) the caller's own session: each call gets a fresh one.
+GUNICORN = ["--workers", "1", "--threads", "4", "--worker-class", "gthread", "--timeout", "60", "--no-control-socket"]
 SESSION_ENDING = {
     "auth_sign_out",
     "auth_sign_out_everywhere",
@@ -101,6 +109,8 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker) -> Iterator[World]:
+    # The database stays open for the whole module: the server thread and the test share it, and
+    # what the requests write is committed (cleaned at the end, like `committed_db`).
     with django_db_blocker.unblock():
         try:
             yield World(Tenant.objects.get(schema_name=TENANT_A.schema))
@@ -108,18 +118,71 @@ def world(django_db_setup, django_db_blocker) -> Iterator[World]:
             _clean_tenant_tables()
 
 
+def _database_url() -> str:
+    """The test database as a URL, for the server process."""
+    db = connection.settings_dict
+    user, password = quote(db["USER"] or ""), quote(str(db["PASSWORD"] or ""))
+    credentials = f"{user}:{password}@" if password else f"{user}@"
+    if (db["HOST"] or "").startswith("/"):  # a Unix socket (the embedded server)
+        return f"postgres://{credentials}/{db['NAME']}?host={quote(db['HOST'])}"
+    return f"postgres://{credentials}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 @pytest.fixture(scope="module")
-def served_schema(live_server, world) -> schemathesis.BaseSchema:
-    response = requests.get(f"{live_server.url}/api/v1/schema/?format=json", headers={"Host": TENANT_A.domain}, timeout=30)
+def server_url(world, tmp_path_factory) -> Iterator[str]:
+    """The real server the way production runs it (gunicorn, gthread), on a free port, against the
+    test database and test Redis, with the auth rate limit and the login lockout lifted."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": _database_url(),
+        "TEST_REDIS_URL": settings.REDIS_URL,
+        "AUTH_RATE_LIMIT": "100000/minute",
+        "LOGIN_LOCKOUT_ATTEMPTS": "1000000",
+        "PYTHONWARNINGS": "ignore",
+        "CURBSIDE_STREAM_SECONDS": "1",  # event streams end quickly instead of holding a thread
+    }
+    log = (tmp_path_factory.mktemp("fuzz") / "server.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}", *GUNICORN],
+        env=env,
+        cwd=settings.BASE_DIR,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            requests.get(f"{url}/health/live", timeout=10)
+            break
+        except requests.RequestException:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"the server did not start (see {log.name})")
+            time.sleep(0.2)
+    yield url
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def served_schema(server_url) -> schemathesis.BaseSchema:
+    response = requests.get(f"{server_url}/api/v1/schema/?format=json", headers={"Host": TENANT_A.domain}, timeout=30)
     response.raise_for_status()
     return schemathesis.openapi.from_dict(response.json())
 
 
 @pytest.mark.parametrize("principal", ["owner", "retail"])
 @pytest.mark.parametrize(("path", "method", "operation_id"), OPERATIONS, ids=[op[2] for op in OPERATIONS])
-def test_operation_conforms_to_its_schema(
-    principal, path, method, operation_id, live_server, world, served_schema, django_db_blocker
-):
+def test_operation_conforms_to_its_schema(principal, path, method, operation_id, server_url, world, served_schema):
     operation = served_schema[path][method]
     failures: list[str] = []
 
@@ -134,18 +197,13 @@ def test_operation_conforms_to_its_schema(
     )
     @given(case=operation.as_strategy())
     def call(case: schemathesis.Case) -> None:
-        if operation_id in SESSION_ENDING:
-            with django_db_blocker.unblock():
-                token = world.throwaway(principal)
-        else:
-            token = world.tokens[principal]
+        token = world.throwaway(principal) if operation_id in SESSION_ENDING else world.tokens[principal]
         headers = {"Host": TENANT_A.domain, "Authorization": f"Bearer {token}"}
-        response = case.call(base_url=live_server.url, headers=headers, timeout=30)
+        response = case.call(base_url=server_url, headers=headers, timeout=30)
         try:
             case.validate_response(response, checks=CHECKS, headers=headers)
         except FailureGroup as group:
             failures.append(f"{case.as_curl_command(headers)}\n  -> {response.status_code}: {group}")
 
-    with override_settings(AUTH_RATE_LIMIT="100000/minute", LOGIN_LOCKOUT_ATTEMPTS=1_000_000):
-        call()
+    call()
     assert not failures, "\n\n".join(failures[:3])

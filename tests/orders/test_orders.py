@@ -348,7 +348,9 @@ def test_a_store_manager_orders_only_for_their_own_store(shop):
         staff,
         {"fulfilment": "shipping", "location_id": shop["warehouse"].pk, "lines": [{"sku": "CHIPS", "quantity": 1}]},
     )
-    assert other.status_code == 404
+    # A location in the body that the caller may not use is bad input naming the field, exactly as
+    # one that does not exist (404 is for ids in the URL).
+    assert other.status_code == 400 and list(other.json()["error"]["details"]) == ["location_id"]
     own = place(
         staff, {"fulfilment": "pickup", "location_id": shop["store"].pk, "lines": [{"sku": "CHIPS", "quantity": 1}]}
     )

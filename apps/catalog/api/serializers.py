@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from apps.catalog.models import Category, Product, Variant
+from apps.core.api.fields import ImageUrlField
 from apps.core.api.serializers import CsvUploadSerializer  # noqa: F401 - re-exported for the views
 
 
@@ -40,6 +41,7 @@ class ProductSerializer(serializers.ModelSerializer):
         source="category", queryset=Category.objects.all(), write_only=True, required=False, allow_null=True
     )
     variants = VariantSerializer(many=True, read_only=True)
+    image = ImageUrlField()
 
     class Meta:
         model = Product

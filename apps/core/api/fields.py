@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.validation import INT32_MAX, QUANTITY_MAX, whole_number
@@ -53,4 +54,14 @@ class IdField(StrictIntegerField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", BIGINT_MAX)
+        super().__init__(**kwargs)
+
+
+@extend_schema_field({"type": "string", "nullable": True, "description": "Path of the image on this host, or null."})
+class ImageUrlField(serializers.ImageField):
+    """An uploaded image in a response: its URL path (`/media/...`), relative to the API's host
+    when the serializer has no request to make it absolute."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("read_only", True)
         super().__init__(**kwargs)

@@ -7,7 +7,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from apps.core.errors import NotFound
+from apps.core.errors import InvalidInput, NotFound
 
 
 def paginated(
@@ -31,4 +31,13 @@ def get_or_404(queryset: QuerySet, message: str, **lookup: Any) -> Model:
     obj = queryset.filter(**lookup).first()
     if obj is None:
         raise NotFound(message)
+    return obj
+
+
+def get_or_invalid(queryset: QuerySet, field: str, message: str, **lookup: Any) -> Model:
+    """An object a request BODY refers to (`field`), or 400 `validation_error` naming that field:
+    a missing reference in the body is bad input, not a missing resource (404 is for the URL)."""
+    obj = queryset.filter(**lookup).first()
+    if obj is None:
+        raise InvalidInput(message, code="validation_error", details={field: [message]})
     return obj

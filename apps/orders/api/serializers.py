@@ -1,7 +1,6 @@
 from rest_framework import serializers
 
 from apps.core.api.fields import IdField, QuantityField
-
 from apps.orders.models import Order, OrderEvent, OrderLine, OrderStatus
 
 

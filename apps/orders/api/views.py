@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from apps.accounts.policy import ALL_STAFF, Access, principal_of
 from apps.catalog.models import Variant
-from apps.core.api.views import get_or_404, paginated
+from apps.core.api.views import get_or_404, get_or_invalid, paginated
 from apps.core.errors import InvalidInput
 from apps.orders import curbside, services
 from apps.orders.api import serializers as s
@@ -65,6 +65,7 @@ class OrderFilter(filters.FilterSet):
 
 class OrderListView(GenericAPIView):
     list_view = True  # GET answers a page
+    queryset = Order.objects.none()  # the schema's filter and path parameter types
     access_policy = {"GET": READERS, "POST": BUYERS}
     serializer_class = s.OrderSerializer
     filterset_class = OrderFilter
@@ -109,7 +110,9 @@ class OrderListView(GenericAPIView):
                 if principal.kind == "staff"
                 else Location.objects.filter(is_active=True)
             )
-            location = get_or_404(choices, "No such location.", pk=data.validated_data["location_id"])
+            location = get_or_invalid(
+                choices, "location_id", "No such location.", pk=data.validated_data["location_id"]
+            )
         customer = request.user if principal.kind in {"guest", "retail", "wholesale"} else None
         order = services.order_place(
             customer=customer,
@@ -281,6 +284,7 @@ class OrderReturnView(GenericAPIView):
 
 class ReturnListView(GenericAPIView):
     list_view = True  # GET answers a page
+    queryset = ReturnRequest.objects.none()  # the schema's filter and path parameter types
     access_policy = READERS
     serializer_class = s.ReturnSerializer
     filterset_fields = ["status"]
@@ -403,6 +407,13 @@ class CurbsideStreamView(GenericAPIView):
         response = StreamingHttpResponse(body, content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
+        return response
+
+    def finalize_response(self, request: Request, response: Response, *args: object, **kwargs: object) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, Response) and response.status_code >= 400:
+            # Errors are the JSON error shape whatever the client accepts (`format=sse` included).
+            response.accepted_renderer, response.accepted_media_type = JSONRenderer(), "application/json"
         return response
 
 

@@ -1,7 +1,6 @@
 from rest_framework import serializers
 
 from apps.core.api.fields import IdField, QuantityField, StrictIntegerField
-
 from apps.core.api.serializers import CsvUploadSerializer  # noqa: F401 - re-exported for the views
 from apps.stock.models import Location, Lot, LotStock, Movement, RestockAlert, StockItem
 

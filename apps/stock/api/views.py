@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpResponse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import MultiPartParser
@@ -23,7 +23,7 @@ from rest_framework.response import Response
 
 from apps.accounts.policy import ALL_STAFF, Access, principal_of
 from apps.catalog.models import Supplier, Variant
-from apps.core.api.views import get_or_404, paginated
+from apps.core.api.views import get_or_404, get_or_invalid, paginated
 from apps.core.errors import InvalidInput, NotFound
 from apps.stock import selectors, services
 from apps.stock.api import serializers as s
@@ -34,6 +34,7 @@ from apps.stock.models import (
     PurchaseOrder,
     ReorderSuggestion,
     Reservation,
+    RestockAlert,
     StockItem,
     Transfer,
 )
@@ -73,6 +74,7 @@ def _etag(item: StockItem) -> str:
 
 class LocationListView(GenericAPIView):
     list_view = True  # GET answers a page
+    queryset = Location.objects.none()  # the schema's filter and path parameter types
     access_policy = STOCK_READERS
     serializer_class = s.LocationSerializer
 
@@ -88,6 +90,7 @@ class LocationListView(GenericAPIView):
 
 class LocationInventoryView(GenericAPIView):
     list_view = True  # GET answers a page
+    queryset = StockItem.objects.none()  # the schema's filter and path parameter types
     access_policy = STOCK_READERS
     serializer_class = s.StockItemSerializer
     search_fields = ["variant__sku", "variant__name"]
@@ -146,6 +149,11 @@ class StockItemView(GenericAPIView):
         "`precondition_failed` instead of overwriting someone else's change.",
         request=s.StockItemSettingsSerializer,
         responses=s.StockItemSerializer,
+        parameters=[
+            OpenApiParameter(
+                "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="The `ETag` read with GET."
+            )
+        ],
         tags=["stock"],
     )
     def patch(self, request: Request, item_id: int) -> Response:
@@ -331,6 +339,7 @@ class MovementFilter(filters.FilterSet):
 
 class MovementListView(GenericAPIView):
     list_view = True  # GET answers a page
+    queryset = Movement.objects.none()  # the schema's filter and path parameter types
     access_policy = STOCK_READERS
     serializer_class = s.MovementSerializer
     filterset_class = MovementFilter
@@ -351,6 +360,7 @@ class MovementListView(GenericAPIView):
 
 class LotListView(GenericAPIView):
     list_view = True  # GET answers a page
+    queryset = Lot.objects.none()  # the schema's filter and path parameter types
     access_policy = STOCK_READERS
     serializer_class = s.LotSerializer
     filterset_fields = ["batch_number"]
@@ -385,6 +395,7 @@ class LotRecallView(GenericAPIView):
 
 class AlertListView(GenericAPIView):
     list_view = True  # GET answers a page
+    queryset = RestockAlert.objects.none()  # the schema's filter and path parameter types
     access_policy = STOCK_READERS
     serializer_class = s.AlertSerializer
 
@@ -493,6 +504,7 @@ def _transfers(request: Request) -> QuerySet[Transfer]:
 
 class TransferListView(GenericAPIView):
     list_view = True  # GET answers a page
+    queryset = Transfer.objects.none()  # the schema's filter and path parameter types
     access_policy = {"GET": STOCK_READERS, "POST": MOVERS}
     serializer_class = s.TransferSerializer
     filterset_fields = ["status"]
@@ -515,8 +527,12 @@ class TransferListView(GenericAPIView):
     def post(self, request: Request) -> Response:
         data = s.TransferInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        source = _location(request, data.validated_data["from_location_id"])
-        target = _location(request, data.validated_data["to_location_id"])
+        source = get_or_invalid(
+            _locations(request), "from_location_id", "No such location.", pk=data.validated_data["from_location_id"]
+        )
+        target = get_or_invalid(
+            _locations(request), "to_location_id", "No such location.", pk=data.validated_data["to_location_id"]
+        )
         lines = []
         for line in data.validated_data["lines"]:
             variant = _variant(line["sku"])
@@ -573,6 +589,7 @@ def _orders() -> QuerySet[PurchaseOrder]:
 
 class PurchaseOrderListView(GenericAPIView):
     list_view = True  # GET answers a page
+    queryset = PurchaseOrder.objects.none()  # the schema's filter and path parameter types
     access_policy = PURCHASERS
     serializer_class = s.PurchaseOrderSerializer
     filterset_fields = ["status", "supplier", "location"]
@@ -598,7 +615,9 @@ class PurchaseOrderListView(GenericAPIView):
         supplier = Supplier.objects.filter(pk=data.validated_data["supplier_id"]).first()
         if supplier is None:
             raise InvalidInput("Unknown supplier.", code="validation_error", details={"supplier_id": ["Unknown."]})
-        location = _location(request, data.validated_data["location_id"])
+        location = get_or_invalid(
+            _locations(request), "location_id", "No such location.", pk=data.validated_data["location_id"]
+        )
         lines = [(_variant(ln["sku"]), ln["quantity"], ln["unit_cost"]) for ln in data.validated_data["lines"]]
         order = services.purchase_order_create(
             supplier=supplier, location=location, lines=lines, reference=data.validated_data["reference"]
@@ -651,6 +670,7 @@ class PurchaseOrderReceiveView(_OrderAction):
 
 class SuggestionListView(GenericAPIView):
     list_view = True  # GET answers a page
+    queryset = ReorderSuggestion.objects.none()  # the schema's filter and path parameter types
     access_policy = Access(staff_roles=frozenset({"owner", "warehouse", "store_manager"}))
     serializer_class = s.SuggestionSerializer
 
