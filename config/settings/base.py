@@ -38,6 +38,10 @@ TENANT_APPS = [
     "apps.stock",
     "apps.orders",
     "apps.payments",
+    "apps.loyalty",
+    "apps.promotions",
+    "apps.reviews",
+    "apps.integrations",
     "auditlog",
     "djstripe",
 ]
@@ -176,6 +180,7 @@ from config.settings.logging import *  # noqa: E402
 from config.settings.observability import *  # noqa: E402
 from config.settings.stripe import *  # noqa: E402
 from config.settings.tenants import *  # noqa: E402
+from config.settings.integrations import *  # noqa: E402
 
 # Audit log: every model is tracked unless listed here (so models added later are covered the
 # day they are added). The actor (user, API key or system task) and the request id are filled
@@ -197,6 +202,7 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "stock.ReservationLine",
     "stock.Reservation",
     "auth.Permission",
+    "reviews.ReviewAggregate",
 )
 # Personal data never enters the audit log in clear (a deleted account must not live on there);
 # password hashes not at all.
@@ -211,3 +217,9 @@ AUTH_RATE_LIMIT = env("AUTH_RATE_LIMIT", default="20/minute")
 ORDER_PAYMENT_WINDOW_MINUTES = env.int("ORDER_PAYMENT_WINDOW_MINUTES", default=30)
 # Curbside live stream: how long one SSE response lasts before the browser reconnects.
 CURBSIDE_STREAM_SECONDS = env.int("CURBSIDE_STREAM_SECONDS", default=300)
+
+# Reviews: submissions per customer (HTTP 429 beyond), how many open reports hold a review again,
+# and whether only buyers (and pickup customers of a location) may review.
+REVIEW_SUBMIT_RATE_LIMIT = env("REVIEW_SUBMIT_RATE_LIMIT", default="10/hour")
+REVIEW_REPORTS_TO_HOLD = env.int("REVIEW_REPORTS_TO_HOLD", default=3)
+REVIEW_REQUIRE_PURCHASE = env.bool("REVIEW_REQUIRE_PURCHASE", default=True)

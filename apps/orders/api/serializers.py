@@ -7,7 +7,7 @@ from apps.orders.models import Order, OrderEvent, OrderLine, OrderStatus
 class OrderLineSerializer(serializers.ModelSerializer):
     class Meta:
         model = OrderLine
-        fields = ["sku", "name", "quantity", "unit_price", "line_total"]
+        fields = ["sku", "name", "quantity", "unit_price", "line_total", "discount", "discounts"]
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
@@ -33,6 +33,9 @@ class OrderSerializer(serializers.ModelSerializer):
             "currency",
             "subtotal",
             "discount",
+            "discounts",
+            "points_redeemed",
+            "points_value",
             "tax",
             "delivery_fee",
             "total",
@@ -89,6 +92,15 @@ class OrderInputSerializer(serializers.Serializer):
     on_account = serializers.BooleanField(default=False)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     lines = OrderLineInputSerializer(many=True, min_length=1, max_length=200)
+    coupon_codes = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        max_length=5,
+        default=list,
+        help_text="Coupon codes entered (case-insensitive); the best offer is applied automatically.",
+    )
+    redeem_points = QuantityField(
+        min_value=0, default=0, help_text="Loyalty points to spend on this order (they pay part of the total)."
+    )
     delivery = DeliveryInputSerializer(
         required=False,
         allow_null=True,
