@@ -136,6 +136,7 @@ def retail_user_register(
     birthday: date | None = None,
     marketing_consent: bool = False,
     device_name: str = "",
+    referral_token: str = "",
 ) -> tuple[User, TokenPair]:
     email = email.strip().lower()
     user = User(
@@ -155,6 +156,9 @@ def retail_user_register(
             user.save()
     except IntegrityError as exc:  # a concurrent registration with the same address
         raise EmailTaken(details={"email": ["Already registered."]}) from exc
+    from apps.loyalty.services import customer_registered  # the points account, and a referral's link
+
+    customer_registered(user=user, referral_token=referral_token)
     return user, session_start(user=user, device_name=device_name)
 
 
@@ -171,7 +175,7 @@ def guest_start(*, device_id: str, device_name: str = "") -> tuple[User, TokenPa
 
 @transaction.atomic
 def guest_upgrade(
-    *, user: User, email: str, password: str, full_name: str = "", device_name: str = ""
+    *, user: User, email: str, password: str, full_name: str = "", device_name: str = "", referral_token: str = ""
 ) -> tuple[User, TokenPair]:
     """Turn a guest into a retail customer in place: same row, so all it owns stays its own."""
     if user.kind != UserKind.GUEST:
@@ -190,6 +194,9 @@ def guest_upgrade(
             user.save(update_fields=["kind", "email", "full_name", "device_id", "password"])
     except IntegrityError as exc:
         raise EmailTaken(details={"email": ["Already registered."]}) from exc
+    from apps.loyalty.services import guest_upgraded  # an account; the guest's paid orders now earn
+
+    guest_upgraded(user=user, referral_token=referral_token)
     sessions_revoke_all(user=user, reason="guest_upgraded")
     return user, session_start(user=user, device_name=device_name)
 

@@ -34,6 +34,9 @@ class RegisterSerializer(serializers.Serializer):
     birthday = serializers.DateField(required=False, allow_null=True, default=None)
     marketing_consent = serializers.BooleanField(required=False, default=False)
     device_name = serializers.CharField(required=False, allow_blank=True, max_length=120, default="")
+    referral_token = serializers.CharField(
+        required=False, allow_blank=True, max_length=64, default="", help_text="A friend's loyalty share token."
+    )
 
 
 class GuestStartSerializer(serializers.Serializer):
@@ -48,6 +51,9 @@ class GuestUpgradeSerializer(serializers.Serializer):
     password = serializers.CharField(trim_whitespace=False, max_length=256)
     full_name = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
     device_name = serializers.CharField(required=False, allow_blank=True, max_length=120, default="")
+    referral_token = serializers.CharField(
+        required=False, allow_blank=True, max_length=64, default="", help_text="A friend's loyalty share token."
+    )
 
 
 class RefreshSerializer(serializers.Serializer):
