@@ -59,7 +59,10 @@ def _seed(rng: random.Random) -> dict:
         else:
             kind, scope = "free_delivery", "order"
         fields: dict = {"name": f"promo {n}", "kind": kind, "scope": scope, "priority": rng.randint(0, 5)}
-        fields["combines_with"] = rng.choice([["item", "order", "delivery"], ["item", "delivery"], ["delivery"]])
+        if scope == "order":  # order discounts rarely stack with each other
+            fields["combines_with"] = rng.choice([["item", "delivery"]] * 3 + [["item", "order", "delivery"]])
+        else:
+            fields["combines_with"] = rng.choice([["item", "order", "delivery"], ["item", "delivery"], ["delivery"]])
         fields["exclusive"] = n % 37 == 0
         fields["min_spend"] = D(rng.choice([0, 20, 50, 120])) if scope == "order" else None
         if kind == "percent":
@@ -67,7 +70,7 @@ def _seed(rng: random.Random) -> dict:
         elif kind == "amount":
             fields["amount"] = D(rng.randint(50, 500)) / 100 if scope != "order" else D(rng.randint(3, 25))
         elif kind == "fixed_price":
-            fields["fixed_price"] = D(rng.randint(150, 1500)) / 100 if scope != "order" else D(rng.randint(200, 900))
+            fields["fixed_price"] = D(rng.randint(150, 1500)) / 100 if scope != "order" else D(rng.randint(1800, 2500))
         elif kind == "bxgy":
             fields.update(buy_quantity=rng.randint(1, 3), get_quantity=1, get_percent=D(rng.choice([50, 100])))
         elif kind == "volume":
@@ -94,7 +97,14 @@ def _seed(rng: random.Random) -> dict:
         scope = "category" if kind in {"percent", "bxgy"} and n % 2 else "order"
         coupon = services.offer_save(
             instance=Coupon(),
-            fields={"name": f"coupon {n}", "kind": kind, "scope": scope, "per_customer_limit": None, **extra},
+            fields={
+                "name": f"coupon {n}",
+                "kind": kind,
+                "scope": scope,
+                "per_customer_limit": None,
+                "combines_with": ["item", "delivery"] if n % 4 else ["item", "order", "delivery"],
+                **extra,
+            },
             scopes={"categories": [categories[n % 5]]} if scope == "category" else None,
         )
         codes.append(services.coupon_code_create(coupon=coupon, code=f"BENCH{n:02d}X").code)

@@ -266,6 +266,7 @@ class _Pricer:
         self._eval_cache: dict[tuple, _Evaluated] = {}
         self._goods: dict[int, Decimal] = {}
         self._alone: dict[str, Decimal] = {}
+        self._by_price: dict[str, list[int]] = {}
         self._idx: dict[str, list[int]] = {}
         self._qty: dict[str, int] = {}
         # per line: the per-unit offers that save something on it, best first (saving, then rank)
@@ -293,6 +294,13 @@ class _Pricer:
         found = self._idx.get(offer.key)
         if found is None:
             found = self._idx[offer.key] = [i for i, line in enumerate(self.lines) if offer.covers(line)]
+        return found
+
+    def by_price(self, offer: Offer) -> list[int]:
+        """The lines an offer covers, dearest first (then in cart order)."""
+        found = self._by_price.get(offer.key)
+        if found is None:
+            found = self._by_price[offer.key] = sorted(self.idx(offer), key=lambda i: (-self.lines[i].unit_price, i))
         return found
 
     def eligible_qty(self, offer: Offer) -> int:
@@ -375,9 +383,9 @@ class _Pricer:
         subsets: list[tuple[Offer, ...]]
         if len(bxgys) <= EXHAUSTIVE_BXGY:
             subsets = [c for n in range(len(bxgys) + 1) for c in combinations(bxgys, n)]
-        else:  # every subset of the EXHAUSTIVE_BXGY saving most alone, and all of them
+        else:  # every subset of the EXHAUSTIVE_BXGY - 1 saving most alone, and all of them
             alone = {b.key: self._bxgy_alone(b) for b in bxgys}
-            top = sorted(bxgys, key=lambda b: (-alone[b.key], b.rank()))[:EXHAUSTIVE_BXGY]
+            top = sorted(bxgys, key=lambda b: (-alone[b.key], b.rank()))[: EXHAUSTIVE_BXGY - 1]
             subsets = [tuple(bxgys)] + [c for n in range(len(top) + 1) for c in combinations(top, n)]
         for subset in subsets:
             result = self._items_with(subset, units)
@@ -399,11 +407,10 @@ class _Pricer:
         totals: dict[str, Decimal] = {}
         capped = False
         for offer in bxgys:
-            pool = [(self.lines[i].unit_price, i) for i in self.idx(offer) for _ in range(free[i])]
+            pool = [(self.lines[i].unit_price, i) for i in self.by_price(offer) for _ in range(free[i])]
             group = offer.buy_quantity + offer.get_quantity
             if len(pool) < group:
                 continue
-            pool.sort(key=lambda u: (-u[0], u[1]))
             pool = pool[: len(pool) // group * group]
             saving_units: dict[int, tuple[Decimal, int]] = {}
             for start in range(0, len(pool), group):
@@ -677,10 +684,15 @@ def _search(pricer: _Pricer, live: list[Offer]) -> _Evaluated:
     empty = pricer.evaluate((), (), None)
     best = empty
 
+    best_key = best.key()
+
     def consider(candidate: _Evaluated) -> None:
-        nonlocal best
-        if candidate.key() < best.key():
-            best = candidate
+        nonlocal best, best_key
+        if candidate.saving < best.saving:
+            return
+        key = candidate.key()
+        if key < best_key:
+            best, best_key = candidate, key
 
     for offer in live:
         if offer.exclusive:

@@ -90,16 +90,38 @@ def _tiers(raw: Iterable[dict]) -> tuple[Tier, ...]:
     )
 
 
-def _common(obj: OfferBase) -> dict:
+def _scope_ids(model: type, ids: Sequence[int]) -> dict[int, dict[str, set[int]]]:
+    """{offer id: {"categories": {...}, "products": {...}, "variants": {...}}}: three light queries on
+    the join tables (no catalog rows built)."""
+    found: dict[int, dict[str, set[int]]] = {
+        pk: {"categories": set(), "products": set(), "variants": set()} for pk in ids
+    }
+    if not ids:
+        return found
+    owner = f"{model._meta.model_name}_id"
+    for name, target in (("categories", "category_id"), ("products", "product_id"), ("variants", "variant_id")):
+        through = getattr(model, name).through
+        for owner_id, target_id in through.objects.filter(**{f"{owner}__in": ids}).values_list(owner, target):
+            found[owner_id][name].add(target_id)
+    return found
+
+
+def _common(obj: OfferBase, scopes: dict[str, set[int]] | None = None) -> dict:
+    if scopes is None:
+        scopes = {
+            "categories": {c.pk for c in obj.categories.all()},
+            "products": {p.pk for p in obj.products.all()},
+            "variants": {v.pk for v in obj.variants.all()},
+        }
     return {
         "id": obj.pk,
         "name": obj.name,
         "kind": obj.mechanic,
         "type": obj.kind,
         "scope": obj.scope,
-        "category_ids": frozenset(c.pk for c in obj.categories.all()),
-        "product_ids": frozenset(p.pk for p in obj.products.all()),
-        "variant_ids": frozenset(v.pk for v in obj.variants.all()),
+        "category_ids": frozenset(scopes["categories"]),
+        "product_ids": frozenset(scopes["products"]),
+        "variant_ids": frozenset(scopes["variants"]),
         "percent": obj.percent,
         "amount": obj.amount,
         "fixed_price": obj.fixed_price,
@@ -120,8 +142,21 @@ def _common(obj: OfferBase) -> dict:
     }
 
 
-def promotion_offer(promotion: Promotion) -> Offer:
-    return Offer(source="promotion", **_common(promotion))
+def promotion_offer(promotion: Promotion, scopes: dict[str, set[int]] | None = None) -> Offer:
+    return Offer(source="promotion", **_common(promotion, scopes))
+
+
+def promotion_offers_live(*, now: dt.datetime) -> list[Offer]:
+    """Every live promotion as an offer: one query for the rows, three for their scopes."""
+    rows = list(
+        Promotion.objects.filter(
+            Q(starts_at__isnull=True) | Q(starts_at__lte=now),
+            Q(ends_at__isnull=True) | Q(ends_at__gt=now),
+            is_active=True,
+        )
+    )
+    scopes = _scope_ids(Promotion, [p.pk for p in rows])
+    return [promotion_offer(p, scopes[p.pk]) for p in rows]
 
 
 def coupon_offer(
@@ -135,7 +170,7 @@ def coupon_offer(
     """The coupon behind `code` as the pricing function sees it. `own_order`: the order being
     repriced already counted this use (it is given back to it)."""
     coupon = code.coupon
-    fields = _common(coupon)
+    fields = _common(coupon, getattr(coupon, "scope_ids", None))
     back = 1 if own_order else 0
     starts = max((d for d in (coupon.starts_at, code.valid_from) if d), default=None)
     ends = min((d for d in (coupon.ends_at, code.valid_until) if d), default=None)
@@ -180,10 +215,11 @@ def coupon_codes_find(codes: Sequence[str]) -> dict[str, CouponCode]:
     wanted = {code_rules.normalise(c) for c in codes if code_rules.normalise(c)}
     if not wanted:
         return {}
-    found = CouponCode.objects.select_related("coupon", "coupon__gift_variant").prefetch_related(
-        "coupon__categories", "coupon__products", "coupon__variants"
-    )
-    return {c.code: c for c in found.filter(code__in=wanted)}
+    found = list(CouponCode.objects.select_related("coupon", "coupon__gift_variant").filter(code__in=wanted))
+    scopes = _scope_ids(Coupon, list({c.coupon_id for c in found}))
+    for code in found:
+        code.coupon.scope_ids = scopes[code.coupon_id]
+    return {c.code: c for c in found}
 
 
 def pricing_inputs(
@@ -202,8 +238,9 @@ def pricing_inputs(
     """Everything `price_cart` needs, in a constant number of queries: variants with products (1),
     categories (1), live promotions with their scopes (4), the entered codes with their coupons
     (4), the customer's uses of those coupons (1), whether it is their first order (1), and the
-    loyalty tier (the loyalty app's selector). Wholesale prices come from the catalog's
-    `variant_price` (one query per line for a buyer with a price list)."""
+    loyalty tier (the loyalty app's selector). Scopes are read from the join tables as ids.
+    Wholesale prices come from the catalog's `variant_price` (one query per line for a buyer with a
+    price list)."""
     user = customer if getattr(customer, "pk", None) else None
     variants = Variant.objects.select_related("product").in_bulk([v.pk for v, _ in lines])
     ancestors = _ancestors()
@@ -224,7 +261,7 @@ def pricing_inputs(
                 discountable=attributes.get("discountable", True) is not False,
             )
         )
-    offers = [promotion_offer(p) for p in promotions_live(now=now)]
+    offers = promotion_offers_live(now=now)
     normalised = [code_rules.normalise(c) for c in codes]
     normalised = list(dict.fromkeys(c for c in normalised if c))
     invalid: list[str] = []
