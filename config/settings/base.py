@@ -42,6 +42,7 @@ TENANT_APPS = [
     "apps.promotions",
     "apps.reviews",
     "apps.integrations",
+    "apps.dashboards",
     "auditlog",
     "djstripe",
 ]
