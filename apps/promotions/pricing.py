@@ -266,7 +266,19 @@ class _Pricer:
         self._eval_cache: dict[tuple, _Evaluated] = {}
         self._goods: dict[int, Decimal] = {}
         self._alone: dict[str, Decimal] = {}
+        self._set_keys: dict[int, tuple[Sequence[Offer], frozenset[str]]] = {}
+        self._unit_savings: dict[str, dict[int, Decimal]] = {}
         self._by_price: dict[str, list[int]] = {}
+        self._discountable = [i for i, line in enumerate(cart.lines) if line.discountable]
+        self._by_variant: dict[int, list[int]] = {}
+        self._by_product: dict[int, list[int]] = {}
+        self._by_category: dict[int, list[int]] = {}
+        for i in self._discountable:
+            line = cart.lines[i]
+            self._by_variant.setdefault(line.variant_id, []).append(i)
+            self._by_product.setdefault(line.product_id, []).append(i)
+            for category in line.category_ids:
+                self._by_category.setdefault(category, []).append(i)
         self._idx: dict[str, list[int]] = {}
         self._qty: dict[str, int] = {}
         # per line: the per-unit offers that save something on it, best first (saving, then rank)
@@ -281,19 +293,38 @@ class _Pricer:
         for offer in live:
             if offer.kind in PER_UNIT and offer.level == ITEM:
                 qty = self.eligible_qty(offer)
+                mine = self._unit_savings[offer.key] = {}
                 for i in self.idx(offer):
                     saving = self.unit_saving(offer, self.lines[i], qty)
                     if saving > 0:
                         found[i].append(((-saving, offer.rank()), offer, saving))
+                        mine[i] = saving
         for i, entries in enumerate(found):
             entries.sort(key=lambda e: e[0])
             self.options[i] = [(offer, saving) for _, offer, saving in entries]
 
     # eligibility (independent of other offers)
     def idx(self, offer: Offer) -> list[int]:
+        """The discountable lines an offer covers, in cart order (looked up by variant, product and
+        category rather than testing every line)."""
         found = self._idx.get(offer.key)
         if found is None:
-            found = self._idx[offer.key] = [i for i, line in enumerate(self.lines) if offer.covers(line)]
+            if offer.scope == "order":
+                found = self._discountable
+            else:
+                hits: set[int] = set()
+                ids = (
+                    (self._by_category, offer.category_ids)
+                    if offer.scope == "category"
+                    else (self._by_variant, offer.variant_ids)
+                )
+                for key in ids[1]:
+                    hits.update(ids[0].get(key, ()))
+                if offer.scope != "category":
+                    for key in offer.product_ids:
+                        hits.update(self._by_product.get(key, ()))
+                found = sorted(hits)
+            self._idx[offer.key] = found
         return found
 
     def by_price(self, offer: Offer) -> list[int]:
@@ -372,8 +403,16 @@ class _Pricer:
             return min(tier.amount or ZERO, price)
         return ZERO
 
+    def _set_key(self, offers: Sequence[Offer]) -> frozenset[str]:
+        """The set of keys of a sequence the search passes again and again (memoised by identity;
+        the sequence is kept alive with it)."""
+        memo = self._set_keys.get(id(offers))
+        if memo is None or memo[0] is not offers:
+            memo = self._set_keys[id(offers)] = (offers, frozenset(o.key for o in offers))
+        return memo[1]
+
     def items(self, offers: Sequence[Offer]) -> _ItemResult:
-        cache_key = frozenset(o.key for o in offers)
+        cache_key = self._set_key(offers)
         cached = self._item_cache.get(cache_key)
         if cached is not None:
             return cached
@@ -422,14 +461,25 @@ class _Pricer:
                     saving_units[i] = (amount + price * min(offer.get_percent, HUNDRED) / HUNDRED, count + 1)
             for i, (amount, count) in sorted(saving_units.items()):
                 per_line[i].append((offer, self.money(amount), count))
-        allowed_keys = {o.key for o in units}
-        for i in range(len(self.lines)):
-            if free[i] <= 0:
-                continue
-            for offer, saving in self.options[i]:  # best first
-                if offer.key in allowed_keys:
-                    per_line[i].append((offer, self.money(saving * free[i]), free[i]))
-                    break
+        if len(units) <= 8:  # few offers: visit only their lines
+            chosen: dict[int, tuple[tuple, Offer, Decimal]] = {}
+            for offer in units:
+                for i, saving in self._unit_savings.get(offer.key, {}).items():
+                    rank = (-saving, offer.rank())
+                    if free[i] > 0 and (i not in chosen or rank < chosen[i][0]):
+                        chosen[i] = (rank, offer, saving)
+            for i in sorted(chosen):
+                _, offer, saving = chosen[i]
+                per_line[i].append((offer, self.money(saving * free[i]), free[i]))
+        else:
+            allowed_keys = self._set_key(units)
+            for i in range(len(self.lines)):
+                if free[i] <= 0:
+                    continue
+                for offer, saving in self.options[i]:  # best first
+                    if offer.key in allowed_keys:
+                        per_line[i].append((offer, self.money(saving * free[i]), free[i]))
+                        break
         # caps, applied in line order
         for entries in per_line:
             for n, (offer, amount, count) in enumerate(entries):
@@ -491,7 +541,7 @@ class _Pricer:
         """The combination's saving. Order discounts are spread over lines only where a later
         stacked order discount needs what is left (or `spread`: the chosen combination)."""
         cache_key = (
-            frozenset(o.key for o in item_offers),
+            self._set_key(item_offers),
             tuple(o.key for o in order_offers),
             delivery.key if delivery else None,
         )
@@ -513,10 +563,11 @@ class _Pricer:
         gifts: list[Offer] = []
         goods_after_items = self.goods_after(items)
         stacked = sorted(order_offers, key=_stack_order)
+        touched = False  # has an earlier order discount been spread over the lines yet?
         for n, offer in enumerate(stacked):
             idx = self.idx(offer)
-            spent = sum((remaining[i] for i in idx), ZERO)
-            base_after_items = sum((after[i] for i in idx), ZERO)
+            base_after_items = goods_after_items if offer.scope == "order" else sum((after[i] for i in idx), ZERO)
+            spent = sum((remaining[i] for i in idx), ZERO) if touched else base_after_items
             if offer.min_spend is not None and base_after_items < offer.min_spend:
                 failed[offer.key] = (
                     f"minimum spend {_fmt(offer.min_spend)} not reached after item discounts "
@@ -542,6 +593,7 @@ class _Pricer:
                 shares = self._spread(amount, idx, remaining)
                 for i, share in zip(idx, shares, strict=True):
                     remaining[i] -= share
+                touched = True
             order_applied.append((offer, amount, shares))
         delivery_applied = None
         if delivery is not None:
@@ -724,11 +776,16 @@ def _search(pricer: _Pricer, live: list[Offer]) -> _Evaluated:
             multi = [i for i in pool if ITEM in i.combines_with]
             solos = [i for i in pool if ITEM not in i.combines_with]
             candidates = [pricer.evaluate(multi, order_set, delivery)]
-            candidates += [pricer.evaluate((s,), order_set, delivery) for s in solos]
+            consider(candidates[0])
+            # Order and delivery offers never save more than on the cart without item discounts, so
+            # a solo item offer whose own saving plus that cannot reach the best so far is skipped.
+            bare = pricer.evaluate((), order_set, delivery)
+            for solo in solos:
+                if pricer.items((solo,)).saving + bare.saving >= best.saving:
+                    candidates.append(pricer.evaluate((solo,), order_set, delivery))
             needs_search = any(c.failed for c in candidates) or any(c.items.capped for c in candidates)
             if not needs_search and order_set:
                 # a spend tier that a smaller item discount would keep
-                bare = pricer.evaluate((), order_set, delivery)
                 needs_search = bare.saving > candidates[0].saving
             if needs_search:
                 if len(pool) <= EXHAUSTIVE_ITEMS:
