@@ -15,8 +15,10 @@ first, then amounts), then delivery.
 
 Which offers go together ("combines with", as in Shopify's discount classes): two offers may be
 applied together only when each lists the other's level in `combines_with`; an exclusive offer is
-always alone. The chosen combination is the one with the largest saving, then the fewest
-single-use codes spent, then the highest priority, then the fewest offers, then the lowest ids.
+always alone. The chosen combination is the one with the largest saving off the price, then the
+largest free-gift value (a gift never outweighs money off: the price paid only goes down), then
+the fewest single-use codes spent, then the highest priority, then the fewest offers, then the
+lowest ids.
 
 Search. The saving of a combination is nondecreasing in its item discount except across minimum
 spends and spend tiers, so for each choice of order and delivery offers the full item set (every
@@ -245,9 +247,14 @@ class _Evaluated:
     gifts: list[Offer]
     failed: dict[str, str]
 
+    @property
+    def gift_value(self) -> Decimal:
+        return sum((g.gift_price for g in self.gifts), ZERO)
+
     def key(self) -> tuple:
         return (
             -self.saving,
+            -self.gift_value,
             sum(1 for o in self.offers if o.single_use),
             -max((o.priority for o in self.offers), default=0),
             len(self.offers),
@@ -613,7 +620,6 @@ class _Pricer:
         saving = (
             items.saving
             + sum((a for (_, a, _) in order_applied), ZERO)
-            + sum((g.gift_price for g in gifts), ZERO)
             + (delivery_applied[1] if delivery_applied else ZERO)
         )
         offers = (

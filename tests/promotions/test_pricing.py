@@ -129,6 +129,15 @@ def test_free_delivery_takes_the_fee_off_above_the_threshold():
     assert status(q, free)["status"] == "not_applicable"
 
 
+def test_a_gift_never_outweighs_money_off():
+    gift = coupon(1, "free_gift", gift_variant_id=99, gift_price=D("20.00"), combines_with=frozenset({"item"}))
+    money_off = coupon(2, "amount", amount=D("1.00"), combines_with=frozenset({"item"}))
+    q = quote([line(1, "10.00")], [gift, money_off])
+    assert q.total == D("9.00") and status(q, gift)["status"] == "lost"
+    q = quote([line(1, "10.00")], [gift])
+    assert q.total == D("10.00") and status(q, gift)["status"] == "applied"
+
+
 def test_free_gift_adds_a_zero_total_gift_line():
     gift = coupon(1, "free_gift", gift_variant_id=99, gift_sku="GIFT", gift_name="tote", gift_price=D("6.00"))
     q = quote([line(1, "10.00")], [gift])
@@ -397,6 +406,8 @@ def offers_st(draw, first_id=1):
         common["fixed_price"] = draw(money)
     elif kind == "bxgy":
         common.update(buy_quantity=draw(st.integers(1, 3)), get_quantity=draw(st.integers(1, 2)))
+    elif kind == "free_gift":
+        common.update(gift_variant_id=99, gift_sku="GIFT", gift_price=draw(money))
     else:
         common["tiers"] = tuple(
             Tier(D(draw(st.integers(1, 40))), amount=draw(money)) for _ in range(draw(st.integers(1, 2)))
