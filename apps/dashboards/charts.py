@@ -44,7 +44,7 @@ def bar_chart(
                 f"{y - 4:.1f}",
                 value_label(value) if count <= 16 else "",
                 f"{top + plot_h + 16:.1f}",
-                label,
+                label if count <= 16 or index % -(-count // 10) == 0 else "",
             )
         )
     body = format_html_join(
@@ -106,7 +106,7 @@ def hbar_chart(
         rows,
     )
     return format_html(
-        '<svg class="chart" role="img" aria-labelledby="{0}-t {0}-d" viewBox="0 0 {1} {2}" fill="{3}">'
+        '<svg class="chart hbar" role="img" aria-labelledby="{0}-t {0}-d" viewBox="0 0 {1} {2}" fill="{3}">'
         '<title id="{0}-t">{4}</title><desc id="{0}-d">{5}</desc>{6}</svg>',
         _slug(title),
         width,

@@ -268,6 +268,14 @@ def _span(start: dt.date, end: dt.date) -> Q:
     return Q(placed_at__gte=begin, placed_at__lt=stop)
 
 
+def _periods(start: dt.date, end: dt.date, granularity: str) -> list[dt.date]:
+    """Every day (or every Monday-started week) of the range, so empty ones show as zero."""
+    if granularity == "week":
+        first = start - dt.timedelta(days=start.weekday())
+        return [first + dt.timedelta(weeks=n) for n in range((end - first).days // 7 + 1)]
+    return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+
+
 def sales_report(*, location: Location, start: dt.date, end: dt.date, granularity: str = "day") -> SalesReport:
     """Five queries: the series, categories, top products, the totals, the tier mix."""
     zone = tenant_zone()
@@ -280,8 +288,11 @@ def sales_report(*, location: Location, start: dt.date, end: dt.date, granularit
         .annotate(revenue=Coalesce(Sum("total"), ZERO), orders=Count("id"))
         .order_by("period")
     )
-    for row in series:
-        row["period"] = row["period"].astimezone(zone).date()
+    found = {row["period"].astimezone(zone).date(): row for row in series}
+    series = [
+        {**found.get(period, {"revenue": Decimal("0"), "orders": 0}), "period": period}
+        for period in _periods(start, end, granularity)
+    ]
     paid = ExpressionWrapper(F("line_total") - F("discount"), output_field=MONEY)
     lines = OrderLine.objects.filter(order__in=sales.values("pk"))
     by_category = list(
