@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal as D
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -453,3 +454,31 @@ def test_property_adding_an_offer_never_makes_the_chosen_price_worse(cart, offer
     before = price_cart(cart, offers, now=NOW)
     after = price_cart(cart, [*offers, extra], now=NOW)
     assert after.total <= before.total
+
+
+SCOPES = {
+    "order": {},
+    "category": {"category_ids": frozenset({SAUCES})},
+    "product": {"product_ids": frozenset({1})},
+}
+TYPES = {
+    "percent": ({"percent": D(10)}, {"order": "2.40", "category": "2.00", "product": "2.00"}),
+    "amount": ({"amount": D(1)}, {"order": "1.00", "category": "2.00", "product": "2.00"}),
+    "fixed_price": ({"fixed_price": D(7)}, {"order": "0.00", "category": "6.00", "product": "6.00"}),
+    "bxgy": ({"buy_quantity": 1, "get_quantity": 1}, {"order": "10.00", "category": "10.00", "product": "10.00"}),
+    "volume": ({"tiers": (Tier(D(2), percent=D(10)),)}, {"order": "2.40", "category": "2.00", "product": "2.00"}),
+}
+
+
+@pytest.mark.parametrize("scope", list(SCOPES))
+@pytest.mark.parametrize("kind", list(TYPES))
+def test_every_promotion_type_in_every_scope(kind, scope):
+    # 2 x 10.00 sauce (product 1, Sauces) and 1 x 4.00 snack: the item scopes pick the sauce only
+    fields, expected = TYPES[kind]
+    if kind == "fixed_price" and scope == "order":
+        fields = {"fixed_price": D(20)}  # the whole order for 20.00
+        expected = {"order": "4.00"}
+    offer = promo(1, kind, scope, **fields, **SCOPES[scope])
+    q = quote([line(1, "10.00", 2), line(2, "4.00", 1, category=SNACKS)], [offer])
+    assert q.discount == D(expected[scope])
+    assert q.applied[0]["level"] == ("item" if scope != "order" or kind == "bxgy" else "order")
