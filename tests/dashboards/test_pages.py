@@ -307,3 +307,66 @@ def test_reorder_drafts_a_purchase_order_through_the_stock_service(shop):
         assert [(line.variant_id, line.quantity) for line in po.lines.all()] == [(shop.chips.pk, 120)]
     refused = client.post(f"/dashboard/{shop.store.pk}/reorder/draft/", {"suggestions": ["999999"]})
     assert refused.status_code == 400
+
+
+def _reviews(shop):
+    """A published review of the store and one of a product it stocks, and one elsewhere (test rows:
+    the review services' own creation path needs a completed order per customer)."""
+    from apps.reviews.models import Review, ReviewStatus
+
+    with tenant_context(shop.tenant):
+        now = dt.datetime.now(dt.UTC)
+        store_review = Review.objects.create(
+            customer=shop.customer,
+            location=shop.store,
+            rating=4,
+            title="Friendly",
+            status=ReviewStatus.PUBLISHED,
+            published_at=now,
+        )
+        product_review = Review.objects.create(
+            customer=shop.customer,
+            product=shop.chips.product,
+            rating=2,
+            title="Too salty",
+            status=ReviewStatus.PUBLISHED,
+            published_at=now,
+        )
+        elsewhere = Review.objects.create(
+            customer=shop.customer,
+            location=shop.other,
+            rating=5,
+            title="Elsewhere",
+            status=ReviewStatus.PUBLISHED,
+            published_at=now,
+        )
+    return store_review, product_review, elsewhere
+
+
+def test_reviews_of_the_location_and_its_products_with_reply_and_report(shop):
+    from apps.reviews.models import ReviewReply, ReviewReport
+
+    store_review, product_review, elsewhere = _reviews(shop)
+    client = client_for(shop, shop.manager)
+    page = client.get(url(shop, "reviews")).content.decode()
+    assert "Friendly" in page and "Too salty" in page and "Elsewhere" not in page
+    base = f"/dashboard/{shop.store.pk}/reviews"
+    assert client.post(f"{base}/{product_review.pk}/reply/", {"body": "We changed the recipe."}).status_code == 302
+    empty = client.post(f"{base}/{product_review.pk}/reply/", {"body": "   "})
+    block = empty.content.decode().split(f'id="reply{product_review.pk}_body"')[1].split("</div>")[0]
+    assert empty.status_code == 400 and "This field is required." in block
+    assert client.post(f"{base}/{store_review.pk}/report/", {"reason": "fake"}).status_code == 302
+    again = client.post(f"{base}/{store_review.pk}/report/", {"reason": "fake"})
+    assert again.status_code == 400  # the service's "already reported", shown on the form
+    assert client.post(f"{base}/{elsewhere.pk}/reply/", {"body": "Hi"}).status_code == 404
+    with tenant_context(shop.tenant):
+        assert ReviewReply.objects.get(review=product_review).body == "We changed the recipe."
+        assert ReviewReport.objects.filter(review=store_review, reporter=shop.manager).count() == 1
+
+
+def test_reviews_page_is_constant_in_queries_with_replies(shop, django_assert_max_num_queries):
+    _reviews(shop)
+    client = client_for(shop, shop.manager)
+    client.get(url(shop, "reviews"))
+    with django_assert_max_num_queries(14):  # 7 reads, each after its SET search_path
+        assert client.get(url(shop, "reviews")).status_code == 200
