@@ -349,3 +349,19 @@ def test_referral_codes_for_the_friend_and_the_referrer(shop):
             lines=[(shop["sauce"], 1)], customer=friend, channel="retail", codes=[issued["friend"].code]
         )
         assert welcome.quote.discount == D("1.00")  # the friend's first order
+
+
+def test_the_loyalty_tier_comes_from_the_loyalty_app(shop):
+    from apps.loyalty.models import Account
+
+    with tenant_context(shop["tenant"]):
+        services.offer_save(
+            instance=Promotion(),
+            fields={"name": "Gold 10%", "kind": "percent", "percent": D(10), "loyalty_tiers": ["gold"]},
+        )
+        priced = services.cart_price(lines=[(shop["sauce"], 1)], customer=shop["customer"], channel="retail")
+        assert priced.quote.discount == 0  # no loyalty account: no tier
+        gold = User.objects.create_user("gold@example.com", "pw-Example-123", kind="retail")
+        Account.objects.create(user=gold, tier="gold", share_token="t-gold", share_token_created_at=timezone.now())
+        priced = services.cart_price(lines=[(shop["sauce"], 1)], customer=gold, channel="retail")
+        assert priced.quote.discount == D("1.00")
