@@ -116,9 +116,20 @@ class DecisionSerializer(serializers.ModelSerializer):
         fields = ["source", "from_status", "to_status", "actor", "note", "reasons", "created_at"]
 
 
+class AuthorDecisionSerializer(DecisionSerializer):
+    """What the author sees of a decision: not which staff member made it."""
+
+    class Meta(DecisionSerializer.Meta):
+        fields = [name for name in DecisionSerializer.Meta.fields if name != "actor"]
+
+
 class HistorySerializer(serializers.Serializer):
     revisions = RevisionSerializer(many=True)
-    decisions = DecisionSerializer(many=True)
+    decisions = DecisionSerializer(many=True, help_text="`actor` is shown to staff only.")
+
+
+class AuthorHistorySerializer(HistorySerializer):
+    decisions = AuthorDecisionSerializer(many=True)
 
 
 class ModerationSerializer(serializers.Serializer):

@@ -258,9 +258,10 @@ class ReviewHistoryView(GenericAPIView):
         tags=["reviews"],
     )
     def get(self, request: Request, review_id: int) -> Response:
-        review = _moderated(request, review_id) if principal_of(request).kind == "staff" else _own(request, review_id)
+        staff = principal_of(request).kind == "staff"
+        review = _moderated(request, review_id) if staff else _own(request, review_id)
         data = {"revisions": review.revisions.order_by("id"), "decisions": review.decisions.order_by("id")}
-        return Response(s.HistorySerializer(data).data)
+        return Response((s.HistorySerializer if staff else s.AuthorHistorySerializer)(data).data)
 
 
 class ReviewModerationView(GenericAPIView):
