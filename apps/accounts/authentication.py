@@ -19,13 +19,28 @@ from apps.accounts.errors import TokenRejected
 from apps.accounts.models import ApiKey, AuthSession, User
 
 
+def _cached(request: Request, credential: bytes | str) -> tuple | None:
+    """Authentication runs once per request: the idempotency middleware and the view both ask, and
+    the session (or key) row is read once (the result is kept on the Django request, by credential)."""
+    hit = getattr(request._request, "_fnb_authenticated", None)
+    return hit[1] if hit is not None and hit[0] == credential else None
+
+
+def _remember(request: Request, credential: bytes | str, result: tuple) -> tuple:
+    request._request._fnb_authenticated = (credential, result)
+    return result
+
+
 class SessionTokenAuthentication(BaseAuthentication):
     keyword = b"bearer"
 
     def authenticate(self, request: Request) -> tuple[User, AuthSession] | None:
-        parts = get_authorization_header(request).split()
+        header = get_authorization_header(request)
+        parts = header.split()
         if not parts or parts[0].lower() != self.keyword:
             return None
+        if (hit := _cached(request, header)) is not None:
+            return hit
         if len(parts) != 2:
             raise TokenRejected("The Authorization header must be 'Bearer <token>'.", "token_invalid")
         try:
@@ -41,7 +56,7 @@ class SessionTokenAuthentication(BaseAuthentication):
         now = timezone.now()
         if now - session.last_used_at > timedelta(seconds=settings.AUTH_SESSION_TOUCH_SECONDS):
             AuthSession.objects.filter(pk=session.pk).update(last_used_at=now)
-        return session.user, session
+        return _remember(request, header, (session.user, session))
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
@@ -80,6 +95,9 @@ class ApiKeyAuthentication(BaseAuthentication):
             plain = request.META["HTTP_X_API_KEY"]
         else:
             return None
+        if (hit := _cached(request, plain)) is not None:
+            request._request.api_key = hit[1]
+            return hit
         from apps.accounts.services import api_key_hash
 
         match = _KEY_FORMAT.match(plain)
@@ -92,7 +110,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         if key.last_used_at is None or now - key.last_used_at > timedelta(seconds=settings.AUTH_SESSION_TOUCH_SECONDS):
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         request._request.api_key = key
-        return PartnerUser(key), key
+        return _remember(request, plain, (PartnerUser(key), key))
 
     def authenticate_header(self, request: Request) -> str:
         return 'ApiKey realm="api"'

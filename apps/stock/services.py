@@ -166,37 +166,44 @@ def _change_lot(lot_id: int, location_id: int, *, on_hand: int = 0, reserved: in
 
 
 def _alerts_and_events(items: Sequence[ItemState]) -> None:
-    """`stock.changed` for every touched row; open/close restock alerts at the reorder point."""
-    events: list[tuple[str, dict]] = []
+    """`stock.changed` for every touched row; open/close restock alerts at the reorder point. Set-based:
+    at most one statement opens the alerts of every row at or below its reorder point and one closes
+    those above it, whatever the number of rows."""
+    payloads = {
+        item.id: {
+            "sku": item.sku,
+            "variant_id": item.variant_id,
+            "location_id": item.location_id,
+            "on_hand": item.on_hand,
+            "reserved": item.reserved,
+            "available": item.available,
+        }
+        for item in items
+    }
+    events: list[tuple[str, dict]] = [("stock.changed", payloads[item.id]) for item in items]
+    watched = [item for item in items if item.reorder_point > 0]
+    low = [item for item in watched if item.available <= item.reorder_point]
+    fine = [item.id for item in watched if item.available > item.reorder_point]
+    reorder_points = {item.id: item.reorder_point for item in watched}
     with connection.cursor() as cursor:
-        for item in items:
-            payload = {
-                "sku": item.sku,
-                "variant_id": item.variant_id,
-                "location_id": item.location_id,
-                "on_hand": item.on_hand,
-                "reserved": item.reserved,
-                "available": item.available,
-            }
-            events.append(("stock.changed", payload))
-            if item.reorder_point <= 0:
-                continue
-            if item.available <= item.reorder_point:
-                cursor.execute(
-                    """INSERT INTO stock_restockalert (stock_item_id, available_at_open, opened_at)
-                       VALUES (%s, %s, now())
-                       ON CONFLICT (stock_item_id) WHERE closed_at IS NULL DO NOTHING RETURNING id""",
-                    [item.id, item.available],
-                )
-                if cursor.fetchone():
-                    events.append(("stock.low", {**payload, "reorder_point": item.reorder_point}))
-            else:
-                cursor.execute(
-                    "UPDATE stock_restockalert SET closed_at = now() WHERE stock_item_id = %s AND closed_at IS NULL",
-                    [item.id],
-                )
-                if cursor.rowcount:
-                    events.append(("stock.restocked", {**payload, "reorder_point": item.reorder_point}))
+        if low:
+            values = ", ".join(["(%s::bigint, %s::integer)"] * len(low))
+            cursor.execute(
+                f"""INSERT INTO stock_restockalert (stock_item_id, available_at_open, opened_at)
+                    SELECT p.item_id, p.available, now() FROM (VALUES {values}) AS p(item_id, available)
+                    ON CONFLICT (stock_item_id) WHERE closed_at IS NULL DO NOTHING RETURNING stock_item_id""",
+                [x for item in low for x in (item.id, item.available)],
+            )
+            for (item_id,) in sorted(cursor.fetchall()):
+                events.append(("stock.low", {**payloads[item_id], "reorder_point": reorder_points[item_id]}))
+        if fine:
+            cursor.execute(
+                """UPDATE stock_restockalert SET closed_at = now()
+                   WHERE stock_item_id = ANY(%s) AND closed_at IS NULL RETURNING stock_item_id""",
+                [fine],
+            )
+            for (item_id,) in sorted(cursor.fetchall()):
+                events.append(("stock.restocked", {**payloads[item_id], "reorder_point": reorder_points[item_id]}))
     events_record(events)
 
 
@@ -454,33 +461,85 @@ def _fefo_lots(variant_id: int, location_id: int, today: dt.date) -> list[tuple[
         return cursor.fetchall()
 
 
-def _reserve_lots(variant_id: int, location_id: int, quantity: int, today: dt.date) -> list[tuple[int, int]]:
-    picks, missing = [], quantity
-    for lot_id, free in _fefo_lots(variant_id, location_id, today):
-        take = min(free, missing)
-        picks.append((lot_id, take))
-        missing -= take
-        if missing == 0:
-            break
-    if missing:
-        return []
+def _hold_items(merged: dict[tuple[int, int], ReserveLine]) -> dict[tuple[int, int], ItemState]:
+    """Reserve every line's units on its stock row in ONE statement: the rows are locked in
+    (location, variant) order (no deadlock between concurrent orders) and each is changed only if it
+    still has the units available. Lines whose row was not changed are missing from the result."""
+    values = ", ".join(["(%s::bigint, %s::bigint, %s::integer)"] * len(merged))
+    params = [
+        x
+        for (location_id, variant_id), line in sorted(merged.items())
+        for x in (variant_id, location_id, line.quantity)
+    ]
     with connection.cursor() as cursor:
-        values = ", ".join(["(%s, %s)"] * len(picks))
+        cursor.execute(
+            f"""WITH p(variant_id, location_id, qty) AS (VALUES {values}),
+                   locked AS (
+                       SELECT s.id FROM stock_stockitem s
+                       JOIN p ON p.variant_id = s.variant_id AND p.location_id = s.location_id
+                       ORDER BY s.location_id, s.variant_id FOR UPDATE OF s)
+               UPDATE stock_stockitem s SET reserved = s.reserved + p.qty, updated_at = now()
+               FROM p, locked, catalog_variant v
+               WHERE s.id = locked.id AND p.variant_id = s.variant_id AND p.location_id = s.location_id
+                 AND v.id = s.variant_id AND s.on_hand - s.reserved >= p.qty
+               RETURNING s.id, v.sku, s.variant_id, s.location_id, s.on_hand, s.reserved, s.reorder_point""",
+            params,
+        )
+        rows = [ItemState(*row) for row in cursor.fetchall()]
+    return {(row.location_id, row.variant_id): row for row in rows}
+
+
+def _hold_lots(
+    lines: Sequence[ReserveLine], today: dt.date
+) -> tuple[dict[tuple[int, int], list[tuple[int, int]]], list[ReserveLine]]:
+    """First-expiry-first-out lots for the lot-tracked lines (their stock rows are already locked):
+    one read of every candidate lot, one conditional update of the picked ones. Returns the picks per
+    (location, variant) and the lines that could not be covered by sellable lots."""
+    if not lines:
+        return {}, []
+    pairs = ", ".join(["(%s::bigint, %s::bigint)"] * len(lines))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT l.variant_id, ls.location_id, ls.lot_id, ls.on_hand - ls.reserved FROM stock_lotstock ls
+               JOIN stock_lot l ON l.id = ls.lot_id
+               WHERE (l.variant_id, ls.location_id) IN (VALUES {pairs}) AND ls.on_hand > ls.reserved
+                 AND (l.expiry_date IS NULL OR l.expiry_date >= %s)
+               ORDER BY l.variant_id, ls.location_id, l.expiry_date NULLS LAST, l.id""",
+            [x for line in lines for x in (line.variant.pk, line.location.pk)] + [today],
+        )
+        free: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for variant_id, location_id, lot_id, units in cursor.fetchall():
+            free.setdefault((location_id, variant_id), []).append((lot_id, units))
+        picks: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        short: list[ReserveLine] = []
+        for line in lines:
+            key, missing, chosen = (line.location.pk, line.variant.pk), line.quantity, []
+            for lot_id, units in free.get(key, []):
+                take = min(units, missing)
+                chosen.append((lot_id, take))
+                missing -= take
+                if missing == 0:
+                    break
+            if missing:
+                short.append(line)
+            else:
+                picks[key] = chosen
+        if short or not picks:
+            return picks, short
+        rows = [(lot_id, location_id, qty) for (location_id, _), chosen in picks.items() for lot_id, qty in chosen]
+        values = ", ".join(["(%s::bigint, %s::bigint, %s::integer)"] * len(rows))
         cursor.execute(
             f"""UPDATE stock_lotstock ls SET reserved = ls.reserved + p.qty
-                FROM (VALUES {values}) AS p(lot_id, qty)
-                WHERE ls.lot_id = p.lot_id AND ls.location_id = %s AND ls.reserved + p.qty <= ls.on_hand""",
-            [x for pick in picks for x in pick] + [location_id],
+                FROM (VALUES {values}) AS p(lot_id, location_id, qty)
+                WHERE ls.lot_id = p.lot_id AND ls.location_id = p.location_id AND ls.reserved + p.qty <= ls.on_hand""",
+            [x for row in rows for x in row],
         )
-        if cursor.rowcount != len(picks):
-            return []
-    return picks
+        if cursor.rowcount != len(rows):  # cannot happen while every lot change holds the row lock
+            raise StockRuleViolation("A lot changed while it was reserved; try again.")
+    return picks, []
 
 
-@transaction.atomic
-def reservation_create(*, reference: str, lines: Iterable[ReserveLine], ttl: dt.timedelta) -> Reservation:
-    """Hold stock for `reference` until `ttl` passes. All lines or none (`insufficient_stock` with
-    each short line in `details.lines`). Rows are taken in (location, variant) order."""
+def _merged(lines: Iterable[ReserveLine]) -> dict[tuple[int, int], ReserveLine]:
     merged: dict[tuple[int, int], ReserveLine] = {}
     for line in lines:
         if line.quantity <= 0:
@@ -491,31 +550,49 @@ def reservation_create(*, reference: str, lines: Iterable[ReserveLine], ttl: dt.
         merged[key] = line
     if not merged:
         raise InvalidStockRequest("Give at least one line.", details={"lines": ["Empty."]})
+    return merged
+
+
+def reservation_open(*, reference: str, ttl: dt.timedelta) -> Reservation:
+    """The reservation row, holding nothing yet: callers that lock stock rows as late as possible in
+    their transaction (order placement) open it first and `reservation_hold` it last."""
+    return Reservation.objects.create(reference=reference[:100], expires_at=timezone.now() + ttl)
+
+
+@transaction.atomic(savepoint=False)
+def reservation_hold(*, reservation: Reservation, lines: Iterable[ReserveLine]) -> Reservation:
+    """Hold the lines' units for the open `reservation`. All lines or none: a short line raises
+    `insufficient_stock` with each short line in `details.lines` (and the caller's transaction rolls
+    back). Set-based: one statement locks and changes every stock row, in (location, variant) order,
+    two more pick the lots, then one insert each for the reservation lines and the ledger."""
+    merged = _merged(lines)
     today = _tenant_today()
-    reservation = Reservation.objects.create(reference=reference[:100], expires_at=timezone.now() + ttl)
-    batch = _Batch(reference=reference)
+    items = _hold_items(merged)
+    short = [line for key, line in sorted(merged.items()) if key not in items]
+    picks, short_lots = (
+        ({}, []) if short else _hold_lots([ln for ln in merged.values() if ln.variant.tracks_lots], today)
+    )
+    short += short_lots
+    if short:
+        raise InsufficientStock(
+            f"Not enough {short[0].variant.sku} at {short[0].location.code}.",
+            details={
+                "lines": [
+                    {
+                        "sku": line.variant.sku,
+                        "location": line.location.code,
+                        "requested": line.quantity,
+                        "available": _sellable(line, today),
+                    }
+                    for line in short
+                ]
+            },
+        )
+    batch = _Batch(reference=reservation.reference)
     rows: list[ReservationLine] = []
     for (location_id, variant_id), line in sorted(merged.items()):
-        item = _change_item(variant_id, location_id, need_available=line.quantity, reserved=line.quantity)
-        picks = []
-        if item is not None and line.variant.tracks_lots:
-            picks = _reserve_lots(variant_id, location_id, line.quantity, today)
-        if item is None or (line.variant.tracks_lots and not picks):
-            raise InsufficientStock(
-                f"Not enough {line.variant.sku} at {line.location.code}.",
-                details={
-                    "lines": [
-                        {
-                            "sku": line.variant.sku,
-                            "location": line.location.code,
-                            "requested": line.quantity,
-                            "available": _sellable(line, today),
-                        }
-                    ]
-                },
-            )
-        batch.items[item.id] = item
-        for lot_id, qty in picks or [(None, line.quantity)]:
+        batch.items[items[(location_id, variant_id)].id] = items[(location_id, variant_id)]
+        for lot_id, qty in picks.get((location_id, variant_id)) or [(None, line.quantity)]:
             rows.append(
                 ReservationLine(
                     reservation=reservation,
@@ -535,6 +612,13 @@ def reservation_create(*, reference: str, lines: Iterable[ReserveLine], ttl: dt.
     ReservationLine.objects.bulk_create(rows)
     batch.flush()
     return reservation
+
+
+@transaction.atomic
+def reservation_create(*, reference: str, lines: Iterable[ReserveLine], ttl: dt.timedelta) -> Reservation:
+    """Hold stock for `reference` until `ttl` passes (see `reservation_hold`)."""
+    merged = _merged(lines)
+    return reservation_hold(reservation=reservation_open(reference=reference, ttl=ttl), lines=list(merged.values()))
 
 
 def _sellable(line: ReserveLine, today: dt.date) -> int:

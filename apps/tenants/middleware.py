@@ -30,6 +30,14 @@ def tenant_lookup_cache_clear() -> None:
     _cache.clear()
 
 
+def _cached(hostname: str) -> Tenant | None:
+    """The cached tenant of this hostname, or None when it is not cached (or not a tenant)."""
+    if settings.TENANT_LOOKUP_CACHE_SECONDS <= 0:
+        return None
+    hit = _cache.get(hostname)
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+
 def _lookup(hostname: str) -> Tenant | None:
     ttl = settings.TENANT_LOOKUP_CACHE_SECONDS
     now = time.monotonic()
@@ -47,13 +55,16 @@ def _lookup(hostname: str) -> Tenant | None:
 
 class TenantMiddleware(TenantMainMiddleware):
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
-        connection.set_schema_to_public()
         try:
             hostname = self.hostname_from_request(request).lower()
         except Exception:  # DisallowedHost: not one of ALLOWED_HOSTS
+            connection.set_schema_to_public()
             return error_response("bad_request", "This host name is not allowed.", 400)
         public_domain = settings.PUBLIC_DOMAIN
-        tenant = _lookup(hostname) if hostname and hostname != public_domain else None
+        tenant = _cached(hostname)
+        if tenant is None:  # not cached: look it up in the public schema
+            connection.set_schema_to_public()
+            tenant = _lookup(hostname) if hostname and hostname != public_domain else None
 
         if tenant is None:
             if hostname == public_domain or request.path.startswith(_ALWAYS_SERVED):
@@ -75,6 +86,11 @@ class TenantMiddleware(TenantMainMiddleware):
         if not tenant.is_active and not request.path.startswith(_ALWAYS_SERVED):
             error = TenantSuspended()
             return error_response(error.code, error.message, error.status_code)
-        connection.set_tenant(tenant)
+        if connection.schema_name == tenant.schema_name and getattr(connection, "tenant", None) is not None:
+            # The persistent connection is already in this tenant's schema (its last request was
+            # this tenant's): keep its search_path instead of setting it again.
+            connection.tenant = tenant
+        else:
+            connection.set_tenant(tenant)
         self.setup_url_routing(request)
         return None

@@ -1,0 +1,62 @@
+"""Statement budgets of the hot paths, counted as PostgreSQL sees them (committed transactions, no
+test-wrapping savepoints; `SET search_path` included): placing an order and reading it."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db import connection
+from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import tenant_context
+
+from apps.tenants.models import Tenant
+from tests import factories as f
+from tests.accounts import principals as p
+from tests.conftest import TENANT_A
+
+ORDER_BUDGET = 200
+READ_BUDGET = 200
+
+
+@pytest.fixture
+def shop(committed_db):
+    tenant = Tenant.objects.get(schema_name=TENANT_A.schema)
+    with tenant_context(tenant):
+        store = f.location(code="budget", pickup_enabled=True)
+        variants = [f.variant(sku=f"BUDGET-{i}", tracks_lots=i == 0) for i in range(3)]
+        for v in variants:
+            f.receive(store, v, 100)
+    return {"tenant": tenant, "store": store, "variants": variants, "headers": p.customer_headers(tenant)}
+
+
+def _statements(context: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in context.captured_queries]
+
+
+@override_settings(TENANT_LOOKUP_CACHE_SECONDS=5)  # as in production: the tenant lookup is cached
+def test_placing_a_three_line_order_stays_within_its_statement_budget(shop):
+    client = Client(HTTP_HOST=TENANT_A.domain, **shop["headers"])
+    body = {
+        "fulfilment": "pickup",
+        "location_id": shop["store"].pk,
+        "lines": [{"sku": v.sku, "quantity": 1} for v in shop["variants"]],
+    }
+    client.get("/api/v1/orders")  # warm caches (content types, tenant) as a running server has them
+    with CaptureQueriesContext(connection) as context:
+        response = client.post(
+            "/api/v1/orders", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex
+        )
+    assert response.status_code == 201, response.content
+    statements = _statements(context)
+    open("/tmp/qb/order.sql", "w").write("\n".join(statements))
+    assert len(statements) <= ORDER_BUDGET, "\n".join(statements)
+
+    order_id = response.json()["id"]
+    with CaptureQueriesContext(connection) as context:
+        read = client.get(f"/api/v1/orders/{order_id}")
+    assert read.status_code == 200
+    statements = _statements(context)
+    open("/tmp/qb/read.sql", "w").write("\n".join(statements))
+    assert len(statements) <= READ_BUDGET, "\n".join(statements)
