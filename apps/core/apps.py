@@ -8,3 +8,5 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core import audit, signals  # noqa: F401
+
+        audit.install()

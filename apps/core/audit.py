@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 
 from auditlog.models import LogEntry
+from django.db import connection
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
@@ -103,3 +104,66 @@ def fill_actor(sender: type[LogEntry], instance: LogEntry, **kwargs: object) -> 
     if actor.api_key_id is not None:
         data["actor"]["api_key_id"] = actor.api_key_id
     instance.additional_data = data
+
+
+# ---------------------------------------------------------------------------------------------
+# Batched writes: one INSERT per unit of work instead of one per audited row.
+
+_batch_var: ContextVar[list[LogEntry] | None] = ContextVar("audit_batch", default=None)
+
+
+@contextlib.contextmanager
+def audit_batch() -> Iterator[list[LogEntry]]:
+    """Inside this block every audit entry django-auditlog writes is collected, not inserted, and
+    all of them are written with ONE bulk INSERT when the block ends without an error, in the same
+    transaction as the changes they record (use it inside the transaction). Nested blocks join the
+    outer one. An error discards the entries together with the rolled-back changes."""
+    if _batch_var.get() is not None:
+        yield _batch_var.get()
+        return
+    entries: list[LogEntry] = []
+    token = _batch_var.set(entries)
+    try:
+        yield entries
+    finally:
+        _batch_var.reset(token)
+    if entries and not connection.needs_rollback:  # a rolled-back unit of work records nothing
+        LogEntry.objects.bulk_create(entries)
+
+
+def _create_or_collect(manager: object, **kwargs: object) -> LogEntry:
+    entries = _batch_var.get()
+    if entries is None:
+        return _manager_create(manager, **kwargs)
+    entry = LogEntry(**kwargs)
+    fill_actor(LogEntry, entry)  # what pre_save does for a single insert
+    entries.append(entry)
+    return entry
+
+
+def _row_field(field: object) -> bool:
+    """Audit the model's own row: not many-to-many fields, not relations to LogEntry, and not the
+    reverse side of another model's relation (reading `order.payment` to log an order costs a query
+    and is not a change of the order)."""
+    if getattr(field, "auto_created", False) and not getattr(field, "concrete", True):
+        return False
+    return _auditlog_track_field(field)
+
+
+def install() -> None:
+    """Wire the batching and the row-only field rule into django-auditlog (called once, at start)."""
+    global _manager_create, _auditlog_track_field
+    import auditlog.diff
+    from auditlog.models import LogEntryManager
+
+    if getattr(LogEntryManager.create, "_fnb_batched", False):
+        return
+    _manager_create = LogEntryManager.create
+    _create_or_collect._fnb_batched = True  # type: ignore[attr-defined]
+    LogEntryManager.create = _create_or_collect
+    _auditlog_track_field = auditlog.diff.track_field
+    auditlog.diff.track_field = _row_field
+
+
+_manager_create: Callable[..., LogEntry]
+_auditlog_track_field: Callable[[object], bool]

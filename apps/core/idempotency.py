@@ -39,6 +39,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from apps.core.audit import audit_batch
 from apps.core.errors import error_response
 from apps.core.models import IdempotencyKey
 
@@ -211,9 +212,10 @@ def _run_claimed(
     stored = False
     try:
         with transaction.atomic():
-            response = view_func(request, *view_args, **view_kwargs)
-            if hasattr(response, "render") and callable(response.render):
-                response = response.render()
+            with audit_batch():  # the request's audit entries: one INSERT, in this transaction
+                response = view_func(request, *view_args, **view_kwargs)
+                if hasattr(response, "render") and callable(response.render):
+                    response = response.render()
             if 200 <= response.status_code < 300 and not connection.needs_rollback:
                 _store(claim.row_id, response)
                 stored = True
