@@ -111,25 +111,19 @@ class RevisionSerializer(serializers.ModelSerializer):
 
 
 class DecisionSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField(help_text="Who decided; staff only (null for the author).")
+
     class Meta:
         model = ReviewDecision
         fields = ["source", "from_status", "to_status", "actor", "note", "reasons", "created_at"]
 
-
-class AuthorDecisionSerializer(DecisionSerializer):
-    """What the author sees of a decision: not which staff member made it."""
-
-    class Meta(DecisionSerializer.Meta):
-        fields = [name for name in DecisionSerializer.Meta.fields if name != "actor"]
+    def get_actor(self, decision: ReviewDecision) -> str | None:
+        return decision.actor if self.context.get("staff") else None
 
 
 class HistorySerializer(serializers.Serializer):
     revisions = RevisionSerializer(many=True)
-    decisions = DecisionSerializer(many=True, help_text="`actor` is shown to staff only.")
-
-
-class AuthorHistorySerializer(HistorySerializer):
-    decisions = AuthorDecisionSerializer(many=True)
+    decisions = DecisionSerializer(many=True)
 
 
 class ModerationSerializer(serializers.Serializer):

@@ -261,7 +261,7 @@ class ReviewHistoryView(GenericAPIView):
         staff = principal_of(request).kind == "staff"
         review = _moderated(request, review_id) if staff else _own(request, review_id)
         data = {"revisions": review.revisions.order_by("id"), "decisions": review.decisions.order_by("id")}
-        return Response((s.HistorySerializer if staff else s.AuthorHistorySerializer)(data).data)
+        return Response(s.HistorySerializer(data, context={"staff": staff}).data)
 
 
 class ReviewModerationView(GenericAPIView):
