@@ -425,20 +425,21 @@ def review_reply_delete(*, review: Review) -> None:
         reply.delete()
 
 
-@transaction.atomic
 def review_photo_add(*, review: Review, upload: UploadedFile) -> ReviewPhoto:
-    """Add a photo (at most MAX_PHOTOS): validated and re-encoded (apps.reviews.photos)."""
-    locked = _lock(review)
-    if locked.is_deleted:
-        raise ReviewNotEditable("A deleted review cannot get photos.")
-    if locked.photos.count() >= MAX_PHOTOS:
-        raise TooManyPhotos(f"A review has at most {MAX_PHOTOS} photos.")
+    """Add a photo (at most MAX_PHOTOS): validated and re-encoded (apps.reviews.photos) before the
+    transaction, so decoding never holds the review's lock."""
     content = photo_prepare(upload)
-    photo = ReviewPhoto(review=locked)
-    photo.image.save(content.name, content, save=False)
-    photo.save()
-    locked.photo_count = locked.photos.count()
-    locked.save(update_fields=["photo_count"])
+    with transaction.atomic():
+        locked = _lock(review)
+        if locked.is_deleted:
+            raise ReviewNotEditable("A deleted review cannot get photos.")
+        if locked.photos.count() >= MAX_PHOTOS:
+            raise TooManyPhotos(f"A review has at most {MAX_PHOTOS} photos.")
+        photo = ReviewPhoto(review=locked)
+        photo.image.save(content.name, content, save=False)
+        photo.save()
+        locked.photo_count = locked.photos.count()
+        locked.save(update_fields=["photo_count"])
     return photo
 
 
