@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.cache import cache
@@ -95,7 +96,14 @@ def _cache_key(*, product_id: int | None, location_id: int | None) -> str:
 
 
 def summary_cache_key(*, product_id: int | None = None, location_id: int | None = None) -> str:
+    """The subject's key; the cached summary lives under `<key>:<generation>` (see review_summary)."""
     return _cache_key(product_id=product_id, location_id=location_id)
+
+
+def summary_generation_bump(key: str) -> None:
+    """After a change commits: a new generation, so no reader finds a summary computed before it."""
+    with contextlib.suppress(Exception):  # Redis down: readers read the database meanwhile
+        cache.set(f"{key}:gen", time.time_ns(), timeout=None)
 
 
 def _summary(row: ReviewAggregate | None) -> dict:
@@ -114,11 +122,22 @@ def _summary(row: ReviewAggregate | None) -> dict:
 
 def review_summary(*, product: Product | None = None, location: Location | None = None) -> dict:
     """Count, average, 1-5 distribution and verified share of a subject's public reviews, from the
-    aggregate row, cached in Redis (the services delete the key when a change commits)."""
+    aggregate row, cached in Redis.
+
+    The copy is stored under the subject's current generation, which every change renews when it
+    commits. A reader that computed its copy before a commit (or read the database just before it)
+    stores it under the old generation, where no later reader looks: the cache never serves a
+    summary older than the last committed change. Two Redis reads per cached answer."""
     product_id = product.pk if product is not None else None
     location_id = location.pk if location is not None else None
-    key = _cache_key(product_id=product_id, location_id=location_id)
+    base = _cache_key(product_id=product_id, location_id=location_id)
+    key = None
     try:
+        generation = cache.get(f"{base}:gen")
+        if generation is None:  # never changed (or evicted): start a generation
+            cache.add(f"{base}:gen", time.time_ns(), timeout=None)
+            generation = cache.get(f"{base}:gen")
+        key = f"{base}:{generation}"
         cached = cache.get(key)
     except Exception:  # Redis down: read the database
         cached = None
@@ -126,8 +145,9 @@ def review_summary(*, product: Product | None = None, location: Location | None 
         return cached
     row = ReviewAggregate.objects.filter(product_id=product_id, location_id=location_id).first()
     summary = _summary(row)
-    with contextlib.suppress(Exception):  # a cache that cannot be written is only slower
-        cache.set(key, summary, timeout=SUMMARY_CACHE_SECONDS)
+    if key is not None:
+        with contextlib.suppress(Exception):  # a cache that cannot be written is only slower
+            cache.set(key, summary, timeout=SUMMARY_CACHE_SECONDS)
     return summary
 
 

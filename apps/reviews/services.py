@@ -6,7 +6,8 @@ of the review's contribution (counted or not, its rating, verified or not) to it
 `ReviewAggregate` with one `INSERT ... ON CONFLICT DO UPDATE SET count = count + ...` in the same
 transaction. Two transactions changing reviews of one subject serialize on the aggregate row and
 each adds its own difference, so the aggregate always equals a recount of the published, not
-deleted reviews. The Redis copy of the summary is deleted when the transaction commits.
+deleted reviews. When the transaction commits, the subject's cached summary gets a new generation
+(apps.reviews.selectors.review_summary), so no copy from before the change is served again.
 
 Every status decision (screening, a moderator, reports, the author's deletion) is written as a
 `ReviewDecision` with its reasons, and the review is saved through the ORM so django-auditlog
@@ -16,11 +17,9 @@ outbox event.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -106,12 +105,7 @@ def _aggregate_apply(before: _Contribution | None, after: _Contribution | None) 
                 [ref.product_id, ref.location_id, *delta.values()],
             )
     key = selectors.summary_cache_key(product_id=ref.product_id, location_id=ref.location_id)
-    transaction.on_commit(lambda: _cache_forget(key))
-
-
-def _cache_forget(key: str) -> None:
-    with contextlib.suppress(Exception):  # Redis down: the copy expires after SUMMARY_CACHE_SECONDS
-        cache.delete(key)
+    transaction.on_commit(lambda: selectors.summary_generation_bump(key))
 
 
 def _actor_label() -> str:
@@ -474,5 +468,5 @@ def review_aggregate_recount(*, product: Product | None = None, location: Locati
         setattr(row, name, value)
     row.save(update_fields=[*values, "updated_at"])
     key = selectors.summary_cache_key(product_id=product_id, location_id=location_id)
-    transaction.on_commit(lambda: _cache_forget(key))
+    transaction.on_commit(lambda: selectors.summary_generation_bump(key))
     return row
