@@ -16,7 +16,7 @@ from apps.core.api.views import get_or_404, paginated
 from apps.core.errors import InvalidInput
 from apps.promotions import selectors, services
 from apps.promotions.api import serializers as s
-from apps.promotions.models import Coupon, Promotion
+from apps.promotions.models import Coupon, CouponCode, Promotion, Redemption
 
 STAFF = Access(staff_roles=frozenset({"owner", "store_manager"}))
 QUOTERS = Access(guest=True, retail=True, wholesale=True, staff_roles=frozenset({"owner", "store_manager"}))
@@ -117,6 +117,7 @@ def _offer_views(model: type, serializer: type, name: str, selector: object) -> 
 
     class ListView(GenericAPIView):
         list_view = True
+        queryset = model.objects.none()  # the schema's filter and path parameter types
         access_policy = STAFF
         serializer_class = serializer
         ordering_fields = ["id", "priority", "created_at"]
@@ -214,6 +215,7 @@ CouponListView, CouponDetailView, CouponCloneView, CouponPauseView = _offer_view
 
 class CouponCodesView(GenericAPIView):
     list_view = True
+    queryset = CouponCode.objects.none()  # the schema's filter and path parameter types
     access_policy = STAFF
     serializer_class = s.CouponCodeSerializer
     ordering = ["code"]
@@ -283,6 +285,7 @@ class CouponUsageView(GenericAPIView):
 
 class CouponRedemptionsView(GenericAPIView):
     list_view = True
+    queryset = Redemption.objects.none()  # the schema's filter and path parameter types
     access_policy = STAFF
     serializer_class = s.RedemptionSerializer
     ordering = ["-created_at"]
