@@ -146,17 +146,28 @@ def promotion_offer(promotion: Promotion, scopes: dict[str, set[int]] | None = N
     return Offer(source="promotion", **_common(promotion, scopes))
 
 
+# Active promotions as offers, per tenant schema, with the version they were read at: (count,
+# highest id, latest update) of the table. Every write goes through services.offer_save /
+# offer_pause / offer_clone, which move `updated_at` (scopes are set in the same call).
+_LIVE_CACHE: dict[str, tuple[tuple, list[Offer]]] = {}
+
+
 def promotion_offers_live(*, now: dt.datetime) -> list[Offer]:
-    """Every live promotion as an offer: one query for the rows, three for their scopes."""
-    rows = list(
-        Promotion.objects.filter(
-            Q(starts_at__isnull=True) | Q(starts_at__lte=now),
-            Q(ends_at__isnull=True) | Q(ends_at__gt=now),
-            is_active=True,
-        )
-    )
-    scopes = _scope_ids(Promotion, [p.pk for p in rows])
-    return [promotion_offer(p, scopes[p.pk]) for p in rows]
+    """Every live promotion as an offer. One small query checks the table's version; when it
+    changed, one query reads the active rows and three their scopes (as ids)."""
+    from django.db import connection
+    from django.db.models import Max
+
+    version = tuple(Promotion.objects.aggregate(n=Count("id"), top=Max("id"), changed=Max("updated_at")).values())
+    schema = getattr(connection, "schema_name", "")
+    cached = _LIVE_CACHE.get(schema)
+    if cached is None or cached[0] != version:
+        rows = list(Promotion.objects.filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now), is_active=True))
+        scopes = _scope_ids(Promotion, [p.pk for p in rows])
+        cached = _LIVE_CACHE[schema] = (version, [promotion_offer(p, scopes[p.pk]) for p in rows])
+    return [
+        o for o in cached[1] if (o.starts_at is None or o.starts_at <= now) and (o.ends_at is None or o.ends_at > now)
+    ]
 
 
 def coupon_offer(
@@ -236,7 +247,8 @@ def pricing_inputs(
     redeemed_by_order: Iterable[int] = (),
 ) -> PricingInputs:
     """Everything `price_cart` needs, in a constant number of queries: variants with products (1),
-    categories (1), live promotions with their scopes (4), the entered codes with their coupons
+    categories (1), live promotions with their scopes (1 version check; 4 more when they changed),
+    the entered codes with their coupons
     (4), the customer's uses of those coupons (1), whether it is their first order (1), and the
     loyalty tier (the loyalty app's selector). Scopes are read from the join tables as ids.
     Wholesale prices come from the catalog's `variant_price` (one query per line for a buyer with a

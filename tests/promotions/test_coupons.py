@@ -365,3 +365,20 @@ def test_the_loyalty_tier_comes_from_the_loyalty_app(shop):
         Account.objects.create(user=gold, tier="gold", share_token="t-gold", share_token_created_at=timezone.now())
         priced = services.cart_price(lines=[(shop["sauce"], 1)], customer=gold, channel="retail")
         assert priced.quote.discount == D("1.00")
+
+
+def test_a_changed_promotion_is_priced_at_once(shop):
+    with tenant_context(shop["tenant"]):
+        promo = services.offer_save(instance=Promotion(), fields={"name": "p", "kind": "percent", "percent": D(10)})
+
+        def discount():
+            return services.cart_price(lines=[(shop["sauce"], 1)], customer=None, channel="retail").quote.discount
+
+        assert discount() == D("1.00")
+        services.offer_save(instance=promo, fields={"percent": D(20)})
+        assert discount() == D("2.00")
+        services.offer_pause(instance=promo, active=False)
+        assert discount() == 0
+        services.offer_pause(instance=promo, active=True)
+        services.offer_save(instance=promo, fields={"scope": "product"}, scopes={"variants": [shop["chips"]]})
+        assert discount() == 0
