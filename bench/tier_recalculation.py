@@ -1,7 +1,13 @@
 """Benchmark: the loyalty nightly recalculation over 1,000,000 accounts and 10,000,000 ledger rows.
 
     DATABASE_URL=postgres://... .venv/bin/python -m bench.tier_recalculation [--accounts 1000000]
-        [--entries-per-account 10] [--keep]
+        [--entries-per-account 10] [--scenario nightly|backlog] [--keep] [--seed-only]
+
+Scenarios: `nightly` (default) is an ordinary night: yesterday's run finished, so tonight has one
+day's approvals (~3 % of accounts), the batches that expire today, today's anniversaries and
+warnings, and a Monday's week close. `backlog` is the first run ever over two years of history:
+every batch older than 12 months expires (~99 % of accounts), five days of approvals (~17 %),
+a month of anniversaries, streaks up to five weeks stale.
 
 Creates a `bench_loy_<run>` tenant (cloned from the base schema) and fills it with COPY (psycopg 3
 `cursor.copy`, never the ORM), in a child process so the figures below are the recalculation's
@@ -85,7 +91,7 @@ def _restore(cursor: object, table: str, indexes: list[str], fks: list[tuple[str
         cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
 
 
-def seed(schema_name: str, accounts: int, per_account: int, now_epoch: float) -> None:
+def seed(schema_name: str, accounts: int, per_account: int, now_epoch: float, steady: bool) -> None:
     """Child process: fill the bench tenant with COPY."""
     django_setup()
     from django.db import connection, transaction
@@ -130,15 +136,18 @@ def seed(schema_name: str, accounts: int, per_account: int, now_epoch: float) ->
         cursor.execute("SELECT setval(pg_get_serial_sequence('accounts_user', 'id'), %s)", [accounts])
 
         balances, pendings = [0] * (accounts + 1), [0] * (accounts + 1)
-        earned_posts = per_account - 4  # + one bonus, one redemption, one pending earning, one reversal
+        # + one bonus, one redemption, one reversal, one pending earning (+ steady: last nights' expiry)
+        earned_posts = per_account - (5 if steady else 4)
 
         def entries():
             for a in range(1, accounts + 1):
-                total = 0
+                total = expired_before = 0
                 for k in range(earned_posts):
                     d = (a * 7919 + k * 104_729) % 730  # posted d days ago, over two years
                     points = 10 + (a * 31 + k * 17) % 490
                     total += points
+                    if d >= 366:  # its batch expired before last night's run
+                        expired_before += points
                     yield (
                         f"{a}\tearned\tposted\t{points}\t{points}\t0\t\\N\torder\t\tbench\tbench\t\\N\t"
                         f"{days[d - 365]}\t{days[d + 30]}\t{days[d]}\n"
@@ -157,8 +166,13 @@ def seed(schema_name: str, accounts: int, per_account: int, now_epoch: float) ->
                 taken = min(total, 5 + a % 20)
                 total -= taken
                 yield f"{a}\treversed\tposted\t{-taken}\t{-taken}\t0\t\\N\trefund\t\tbench\tbench\t\\N\t\\N\t{at}\t{at}\n"  # noqa: E501
+                if steady:  # what the earlier nights expired (oldest first), so tonight finds only its own
+                    gone = max(0, expired_before - spent - taken)
+                    total -= gone
+                    yield f"{a}\texpired\tposted\t{-gone}\t0\t0\t\\N\texpiry\t\tbench\tbench\t\\N\t\\N\t{days[1]}\t{days[1]}\n"  # noqa: E501
                 pending = 20 + a % 300
-                available = (a * 11) % 35 - 5  # due for 6 of 35 days' worth: about a seventh
+                # backlog: due for 6 of 35 days' worth (about a seventh); steady: one day's worth.
+                available = (a * 11) % 35 if steady else (a * 11) % 35 - 5
                 yield (
                     f"{a}\tearned\tpending\t{pending}\t{pending}\t0\t\\N\torder\t\tbench\tbench\t"
                     f"{days[-available]}\t\\N\t{days[30 - available]}\t\\N\n"
@@ -192,12 +206,20 @@ def seed(schema_name: str, accounts: int, per_account: int, now_epoch: float) ->
             for a in range(1, accounts + 1):
                 r = (a * 2_654_435_761) % 100
                 tier = "scoops" if r < 70 else "silver" if r < 90 else "gold" if r < 98 else "diamond"
-                hold = "\\N" if tier == "scoops" else days[-((a * 7) % 395) + 30]  # a month ago .. a year ahead
-                reached = "\\N" if tier == "scoops" else days[(a * 7) % 395 + 335]
-                week = (a * 5) % 6
+                warned = "\\N"
+                if steady:  # anniversaries from tonight to a year ahead; those within 30 days warned before
+                    ahead = (a * 7) % 365
+                    hold, reached = days[-ahead], days[365 - ahead]
+                    warned = stamp if 1 <= ahead <= 29 else "\\N"
+                    week = 2 if a % 10 == 0 else a % 2  # a Monday: a tenth missed last week
+                else:  # backlog: anniversaries from a month ago to a year ahead, streaks up to 5 weeks stale
+                    hold, reached = days[-((a * 7) % 395) + 30], days[(a * 7) % 395 + 335]
+                    week = (a * 5) % 6
+                if tier == "scoops":
+                    hold = reached = warned = "\\N"
                 streak = 0 if a % 3 == 0 else 1 + a % 20
                 yield (
-                    f"{a}\t{a}\t{balances[a]}\t{pendings[a]}\t0\t{tier}\t{reached}\t{hold}\t\\N\tbench{a:016d}\t{stamp}\t"
+                    f"{a}\t{a}\t{balances[a]}\t{pendings[a]}\t0\t{tier}\t{reached}\t{hold}\t{warned}\tbench{a:016d}\t{stamp}\t"
                     f"{streak}\t{streak}\t\\N\t{dates[week]}\t{'t' if a % 2 else 'f'}\t\\N\t{stamp}\n"
                 )
 
@@ -227,6 +249,12 @@ def seed(schema_name: str, accounts: int, per_account: int, now_epoch: float) ->
             account_rows(),
         )
         cursor.execute("SELECT setval(pg_get_serial_sequence('loyalty_account', 'id'), %s)", [accounts])
+        if steady:  # last night's run, finished
+            cursor.execute(
+                "INSERT INTO loyalty_nightlyrun (run_date, as_of, steps_done, counts, started_at, finished_at) "
+                "VALUES (%s::timestamptz::date, %s, '[]', '{}', %s, %s)",
+                [days[1], days[1], days[1], days[1]],
+            )
         copied = time.perf_counter() - t0
         for table, (indexes, fks) in saved.items():
             _restore(cursor, table, indexes, fks)
@@ -267,7 +295,16 @@ def main() -> int:
     parser.add_argument("--accounts", type=int, default=1_000_000)
     parser.add_argument("--entries-per-account", type=int, default=10, help="ledger rows per account (>= 5)")
     parser.add_argument("--keep", action="store_true", help="do not drop the bench tenant afterwards")
+    parser.add_argument("--seed-only", action="store_true", help="seed and keep the tenant, do not run the job")
+    parser.add_argument(
+        "--scenario",
+        choices=("nightly", "backlog"),
+        default="nightly",
+        help="nightly: yesterday's run finished, tonight's share of approvals, expiries and anniversaries; "
+        "backlog: the first run ever over two years of history (every expired batch, 5 days of approvals)",
+    )
     args = parser.parse_args()
+    args.keep = args.keep or args.seed_only
     if args.entries_per_account < 5 or args.accounts < 1:
         parser.error("--entries-per-account must be >= 5 and --accounts >= 1")
 
@@ -295,13 +332,22 @@ def main() -> int:
         try:
             now = timezone.now()
             child = mp.get_context("spawn").Process(
-                target=seed, args=(schema_name, args.accounts, args.entries_per_account, now.timestamp())
+                target=seed,
+                args=(
+                    schema_name,
+                    args.accounts,
+                    args.entries_per_account,
+                    now.timestamp(),
+                    args.scenario == "nightly",
+                ),
             )
             child.start()
             child.join()
             if child.exitcode != 0:
                 print("seeding failed")
                 return 1
+            if args.seed_only:
+                return 0
             rss_before = _peak_rss_mb()
             with tenant_context(tenant):
                 timings: dict[str, float] = {}
@@ -327,7 +373,8 @@ def main() -> int:
                 for name, seconds in timings.items():
                     print(f"  {name:<14} {seconds:7.2f} s   {run.counts.get(name, 0):>9,} rows changed")
                 print(
-                    f"recalculation: {elapsed:.2f} s for {args.accounts:,} accounts / {rows:,} ledger rows "
+                    f"recalculation ({args.scenario}): {elapsed:.2f} s for {args.accounts:,} accounts / "
+                    f"{rows:,} ledger rows "
                     f"({rows / elapsed:,.0f} ledger rows/s); peak RSS {_peak_rss_mb():.0f} MB "
                     f"(before the run {rss_before:.0f} MB); target <= 60 s: {'met' if elapsed <= 60 else 'NOT met'}"
                 )
