@@ -24,6 +24,8 @@ EVENT_TYPES: dict[str, str] = {
     "payment.failed": "A card payment for an order failed.",
     "payment.refunded": "A refund was made.",
     "review.published": "A review was published after moderation.",
+    "loyalty.tier_upgraded": "A customer reached a higher loyalty tier.",
+    "loyalty.tier_warning": "A customer's tier will drop at the anniversary unless they earn more.",
 }
 # What a subscription may name: an exact type, a family ("order.*") or everything ("*").
 SUBSCRIPTION_PATTERNS = sorted(
@@ -36,10 +38,12 @@ def aggregate_of(topic: str, payload: dict) -> str:
     family = topic.split(".", 1)[0]
     if family in {"order", "curbside", "payment"} and payload.get("number"):
         return f"order:{payload['number']}"
+    if family == "loyalty" and payload.get("account") is not None:
+        return f"loyalty:{payload['account']}"
     if family == "stock" and payload.get("variant_id") is not None:
         return f"stock:{payload['variant_id']}:{payload.get('location_id')}"
-    if family == "review" and payload.get("id") is not None:
-        return f"review:{payload['id']}"
+    if family == "review" and payload.get("review_id") is not None:
+        return f"review:{payload['review_id']}"
     return ""
 
 

@@ -148,9 +148,10 @@ def relay_kick_key(schema: str) -> str:
     return f"{prefix}:webhooks-relay-kick:{schema}"
 
 
-def webhooks_relay(*, batch_size: int | None = None) -> int:
-    """Turn the current tenant's committed, unpublished outbox events into deliveries; queue what is
-    due. Returns how many events were relayed."""
+def webhooks_relay(*, batch_size: int | None = None, sweep: bool = True) -> int:
+    """Turn the current tenant's committed, unpublished outbox events into deliveries and queue the
+    new ones that may go now; with `sweep` (the scheduled run) also everything else that is due
+    (retries, deliveries whose worker died). Returns how many events were relayed."""
     size = batch_size or settings.WEBHOOK_RELAY_BATCH
     # A commit from now on kicks another relay (this one may already have passed its events).
     get_redis(settings.REDIS_URL).delete(relay_kick_key(connection.schema_name))
@@ -181,10 +182,16 @@ def webhooks_relay(*, batch_size: int | None = None) -> int:
             ]
             WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
             OutboxEvent.objects.filter(pk__in=[e.pk for e in events]).update(published_at=now)
+            if rows:
+                first, last = events[0].pk, events[-1].pk
+                transaction.on_commit(
+                    lambda first=first, last=last: webhook_deliveries_queue_due(events=(first, last))
+                )
         relayed += len(events)
         if len(events) < size:
             break
-    webhook_deliveries_queue_due()
+    if sweep:
+        webhook_deliveries_queue_due()
     return relayed
 
 
@@ -193,6 +200,7 @@ SELECT d.id FROM integrations_webhookdelivery d
 JOIN integrations_webhookendpoint e ON e.id = d.endpoint_id AND e.is_active
 WHERE ((d.status = 'pending' AND d.next_attempt_at <= %(now)s)
        OR (d.status = 'sending' AND d.lease_until < %(now)s))
+  AND d.event_id BETWEEN %(first)s AND %(last)s
   AND (d.aggregate = '' OR NOT EXISTS (
         SELECT 1 FROM integrations_webhookdelivery o
         WHERE o.endpoint_id = d.endpoint_id AND o.aggregate = d.aggregate
@@ -202,11 +210,13 @@ LIMIT %(limit)s
 """
 
 
-def webhook_deliveries_queue_due(*, limit: int = 5000) -> int:
+def webhook_deliveries_queue_due(*, limit: int = 5000, events: tuple[int, int] | None = None) -> int:
     """Queue a delivery task for every delivery that may go now: due, at the head of its aggregate,
-    to an active endpoint (and those whose worker's lease ran out)."""
+    to an active endpoint (and those whose worker's lease ran out); `events`: only those of the
+    outbox ids in that range (what one relay batch just created)."""
+    first, last = events or (0, 2**62)
     with connection.cursor() as cursor:
-        cursor.execute(_DUE_SQL, {"now": timezone.now(), "limit": limit})
+        cursor.execute(_DUE_SQL, {"now": timezone.now(), "limit": limit, "first": first, "last": last})
         ids = [row[0] for row in cursor.fetchall()]
     _queue(ids)
     return len(ids)
@@ -325,15 +335,19 @@ RETURNING id
 """
 
 
-def _blocked(delivery: WebhookDelivery) -> bool:
-    """An older delivery of the same aggregate to this endpoint is still open, or an older event is
-    not relayed yet (another relay's batch in flight): wait for it."""
+def _blocked(delivery: WebhookDelivery) -> str:
+    """`older_open`: an older delivery of the same aggregate to this endpoint is still open (it
+    queues this one when it finishes). `relaying`: an older event is not relayed yet (another relay's
+    batch in flight; it may hold an older event of this aggregate): look again in a moment."""
     if not delivery.aggregate:
-        return False
-    older_open = WebhookDelivery.objects.filter(
+        return ""
+    if WebhookDelivery.objects.filter(
         endpoint_id=delivery.endpoint_id, aggregate=delivery.aggregate, status__in=OPEN, event_id__lt=delivery.event_id
-    ).exists()
-    return older_open or OutboxEvent.objects.filter(published_at__isnull=True, pk__lt=delivery.event_id).exists()
+    ).exists():
+        return "older_open"
+    if OutboxEvent.objects.filter(published_at__isnull=True, pk__lt=delivery.event_id).exists():
+        return "relaying"
+    return ""
 
 
 def webhook_delivery_attempt(*, delivery_id: int) -> str:
@@ -346,7 +360,10 @@ def webhook_delivery_attempt(*, delivery_id: int) -> str:
         return "done"
     if not delivery.endpoint.is_active:
         return "endpoint_disabled"
-    if _blocked(delivery):
+    blocked = _blocked(delivery)
+    if blocked == "relaying":
+        _queue([delivery.pk], countdown=1.0)
+    if blocked:
         return "waiting"
     token = str(uuid.uuid4())
     with connection.cursor() as cursor:

@@ -27,8 +27,8 @@ def _on_outbox_committed(sender: object, events: list, **kwargs: object) -> None
         logger.exception("Publishing %d events to the live streams failed", len(events))
     try:
         if get_redis(settings.REDIS_URL).set(relay_kick_key(schema), "1", nx=True, ex=KICK_SECONDS):
-            from apps.integrations.tasks import webhooks_relay_task
+            from apps.integrations.tasks import webhooks_relay_kick_task
 
-            webhooks_relay_task.delay()
+            webhooks_relay_kick_task.delay()
     except Exception:  # the scheduled relay picks the events up within a minute
         logger.exception("Kicking the webhook relay failed")

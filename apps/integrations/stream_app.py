@@ -94,7 +94,9 @@ def _authenticate(request: Any, headers: dict[str, str]) -> tuple[Any, Any]:
 
     from apps.accounts.authentication import SessionTokenAuthentication
 
-    found = SessionTokenAuthentication().authenticate(request)
+    from rest_framework.request import Request
+
+    found = SessionTokenAuthentication().authenticate(Request(request))
     if found is not None:
         return found
     cookies = SimpleCookie(headers.get("cookie", ""))
@@ -147,12 +149,14 @@ class Channel:
         self.hub, self.key = hub, key
         self.subscribers: set[asyncio.Queue] = set()
         self.task: asyncio.Task | None = None
+        self.ready = asyncio.Event()  # set once the reader knows where it starts
 
-    async def run(self, start: str) -> None:
-        last = start
+    async def run(self) -> None:
+        last = await self.hub.top(self.key)
+        self.ready.set()
         while self.subscribers:
             try:
-                found = await self.hub.redis.xread({self.key: last}, block=5000, count=500)
+                found = await self.hub.readers.xread({self.key: last}, block=5000, count=500)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -180,7 +184,14 @@ class Hub:
     def __init__(self) -> None:
         import redis.asyncio as aredis
 
-        self.redis = aredis.Redis.from_url(settings.REDIS_URL, decode_responses=True, health_check_interval=30)
+        # Short commands (XRANGE, XREVRANGE at connect) share a bounded pool: a thousand clients
+        # connecting at once wait for a connection instead of opening a thousand. Each channel's
+        # reader holds its own connection for its blocking XREAD.
+        pool = aredis.BlockingConnectionPool.from_url(
+            settings.REDIS_URL, max_connections=settings.STREAM_REDIS_CONNECTIONS, timeout=30, decode_responses=True
+        )
+        self.redis = aredis.Redis(connection_pool=pool)
+        self.readers = aredis.Redis.from_url(settings.REDIS_URL, decode_responses=True, health_check_interval=30)
         self.channels: dict[str, Channel] = {}
 
     async def top(self, key: str) -> str:
@@ -193,8 +204,11 @@ class Hub:
         if channel is None:
             channel = self.channels[key] = Channel(self, key)
         channel.subscribers.add(queue)
-        if channel.task is None or channel.task.done():
-            channel.task = asyncio.get_running_loop().create_task(channel.run(await self.top(key)))
+        if channel.task is None or channel.task.done():  # (no await before this: one reader per channel)
+            channel.task = asyncio.get_running_loop().create_task(channel.run())
+        # A subscriber's catch-up (XRANGE) must start after the reader's starting point, so nothing
+        # falls between the two.
+        await channel.ready.wait()
         return queue
 
     def unsubscribe(self, key: str, queue: asyncio.Queue) -> None:
@@ -261,6 +275,7 @@ class StreamApp:
                 if _hub is not None:
                     with contextlib.suppress(Exception):
                         await _hub.redis.aclose()
+                        await _hub.readers.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -303,6 +318,10 @@ class StreamApp:
             await self._pump(send, streams, grant, queue, last_id, gone)
         except OSError:  # the client went away mid-write
             pass
+        except Exception:  # Redis trouble: end the response; the client resumes from its Last-Event-ID
+            logger.exception("Stream %s ended on an error", grant.key)
+            with contextlib.suppress(Exception):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             streams.unsubscribe(grant.key, queue)
             watcher.cancel()

@@ -8,7 +8,14 @@ from apps.integrations.services import webhook_delivery_attempt, webhooks_relay
 
 @shared_task(name="integrations.webhooks_relay")
 def webhooks_relay_task() -> int:
+    """Scheduled: relay, then hand on everything due (retries, leases run out)."""
     return webhooks_relay()
+
+
+@shared_task(name="integrations.webhooks_relay_kick")
+def webhooks_relay_kick_task() -> int:
+    """After a commit: relay and queue just the new deliveries."""
+    return webhooks_relay(sweep=False)
 
 
 @shared_task(name="integrations.webhook_delivery_attempt")

@@ -24,6 +24,7 @@ WEBHOOK_RELAY_BATCH = env.int("WEBHOOK_RELAY_BATCH", default=500)
 STREAM_MAXLEN = env.int("STREAM_MAXLEN", default=1000)  # entries kept per tenant and channel (approx.)
 STREAM_LIFETIME_SECONDS = env.int("STREAM_LIFETIME_SECONDS", default=300)
 STREAM_HEARTBEAT_SECONDS = env.float("STREAM_HEARTBEAT_SECONDS", default=15.0)
+STREAM_REDIS_CONNECTIONS = env.int("STREAM_REDIS_CONNECTIONS", default=32)  # per stream process, besides readers
 
 # Partner sync.
 SYNC_STOCK_MAX_LINES = env.int("SYNC_STOCK_MAX_LINES", default=10_000)
