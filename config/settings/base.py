@@ -204,6 +204,9 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "stock.Reservation",
     "auth.Permission",
     "reviews.ReviewAggregate",
+    # Webhook deliveries and attempts are their own log (endpoints stay audited).
+    "integrations.WebhookDelivery",
+    "integrations.DeliveryAttempt",
 )
 # Personal data never enters the audit log in clear (a deleted account must not live on there);
 # password hashes not at all.
