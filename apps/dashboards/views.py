@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -241,10 +242,12 @@ def _after_order_change(
                 {"location": scope.location, **_arrivals_context(scope), "error": error},
             )
         fresh = _order_or_404(scope, order.pk)
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
         return render(
             request,
             "dashboards/_order_row.html",
             {
+                "next_url": current.path if current.path.startswith("/dashboard/") else "",
                 "order": fresh,
                 "moves": selectors.next_moves(fresh),
                 "location": scope.location,
