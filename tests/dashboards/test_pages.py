@@ -370,3 +370,27 @@ def test_reviews_page_is_constant_in_queries_with_replies(shop, django_assert_ma
     client.get(url(shop, "reviews"))
     with django_assert_max_num_queries(14):  # 7 reads, each after its SET search_path
         assert client.get(url(shop, "reviews")).status_code == 200
+
+
+def test_a_shipping_order_ships_with_carrier_and_tracking_and_a_missing_number_is_shown_on_its_field(shop):
+    from apps.orders.services import LineRequest, order_place, order_transition
+
+    with tenant_context(shop.tenant):
+        order = order_place(
+            customer=shop.customer, channel="retail", fulfilment="shipping", lines=[LineRequest(shop.chips, 2)]
+        )
+        order_transition(order=order, to="paid")
+        order_transition(order=order, to="preparing")
+        order.refresh_from_db()
+    client = client_for(shop, shop.owner)
+    ship = f"/dashboard/{order.location_id}/orders/{order.pk}/ship/"
+    queue = client.get(f"/dashboard/{order.location_id}/orders/?fulfilment=shipping").content.decode()
+    assert f"Ship {order.number}" in queue
+    missing = client.post(ship, {"carrier": "ups", "tracking_number": ""}, HTTP_HX_REQUEST="true").content.decode()
+    field = missing.split(f'id="tracking-{order.pk}"')[1].split("</div>")[0]
+    assert "This field is required." in field and 'aria-invalid="true"' in missing
+    shipped = client.post(ship, {"carrier": "ups", "tracking_number": "1Z999"}, HTTP_HX_REQUEST="true")
+    assert shipped.status_code == 200 and b'data-status="shipped"' in shipped.content
+    with tenant_context(shop.tenant):
+        done = Order.objects.get(pk=order.pk)
+        assert (done.status, done.carrier, done.tracking_number) == ("shipped", "ups", "1Z999")
