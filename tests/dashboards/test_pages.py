@@ -394,3 +394,36 @@ def test_a_shipping_order_ships_with_carrier_and_tracking_and_a_missing_number_i
     with tenant_context(shop.tenant):
         done = Order.objects.get(pk=order.pk)
         assert (done.status, done.carrier, done.tracking_number) == ("shipped", "ups", "1Z999")
+
+
+def test_stock_filters_low_expiring_search_and_category(shop):
+    client = client_for(shop, shop.manager)
+
+    def skus(query: str) -> set[str]:
+        html = client.get(url(shop, "stock") + query).content.decode()
+        return {chunk.split('"')[0] for chunk in html.split('<tr data-sku="')[1:]}
+
+    both = {shop.chips.sku, shop.sauce.sku}
+    assert skus("") == both
+    assert skus("?low=1") == {shop.chips.sku}  # 400 available, reorder point 500
+    assert skus("?expiring=7") == {shop.sauce.sku}  # its lot expires in 5 days
+    assert skus("?expiring=2") == set()
+    assert skus(f"?q={shop.chips.sku.lower()}") == {shop.chips.sku}  # (both products are "Hot Sauce n")
+    with tenant_context(shop.tenant):
+        category = shop.chips.product.category_id
+    assert skus(f"?category={category}") == both
+    assert skus("?category=999999") == set()
+    assert skus("?expiring=abc&category=x") == both  # ignored, not a 500
+    page = client.get(url(shop, "stock")).content.decode()
+    assert "expires soon" in page  # the lot's warning
+
+
+def test_sales_by_week_and_its_csv(shop):
+    client = client_for(shop, shop.manager)
+    place_orders(shop, 6)
+    page = client.get(url(shop, "sales") + "?granularity=week")
+    assert page.status_code == 200 and "Revenue by week" in page.content.decode()
+    rows = client.get(f"/dashboard/{shop.store.pk}/sales.csv?granularity=week").content.decode().splitlines()
+    weeks = [row for row in rows if row.startswith("week,")]
+    assert 4 <= len(weeks) <= 6  # the 30 days' weeks, empty ones as zero
+    assert sum(float(row.split(",")[4]) for row in weeks) == 53.40
