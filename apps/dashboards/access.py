@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
 from apps.accounts.policy import Principal, staff_roles_of
@@ -45,9 +44,6 @@ class Scope:
     @property
     def can_switch(self) -> bool:
         return len(self.locations) > 1
-
-    def location_qs(self) -> QuerySet[Location]:
-        return Location.objects.filter(pk=self.location.pk) if self.location else Location.objects.none()
 
 
 def scope_for(request: HttpRequest, location_id: int | None) -> Scope:

@@ -19,8 +19,3 @@ def status_label(value: str) -> str:
     from apps.orders.models import OrderStatus
 
     return dict(OrderStatus.choices).get(value, value)
-
-
-@register.filter
-def get_item(mapping: dict, key: object) -> object:
-    return mapping.get(key) if mapping else None
