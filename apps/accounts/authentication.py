@@ -22,12 +22,12 @@ from apps.accounts.models import ApiKey, AuthSession, User
 def _cached(request: Request, credential: bytes | str) -> tuple | None:
     """Authentication runs once per request: the idempotency middleware and the view both ask, and
     the session (or key) row is read once (the result is kept on the Django request, by credential)."""
-    hit = getattr(request._request, "_fnb_authenticated", None)
+    hit = getattr(getattr(request, "_request", request), "_fnb_authenticated", None)
     return hit[1] if hit is not None and hit[0] == credential else None
 
 
 def _remember(request: Request, credential: bytes | str, result: tuple) -> tuple:
-    request._request._fnb_authenticated = (credential, result)
+    getattr(request, "_request", request)._fnb_authenticated = (credential, result)
     return result
 
 
@@ -96,7 +96,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         else:
             return None
         if (hit := _cached(request, plain)) is not None:
-            request._request.api_key = hit[1]
+            getattr(request, "_request", request).api_key = hit[1]
             return hit
         from apps.accounts.services import api_key_hash
 
