@@ -16,7 +16,7 @@ from apps.accounts.policy import Access
 from apps.core.api.views import get_or_404, paginated
 from apps.loyalty import selectors, services
 from apps.loyalty.api import serializers as s
-from apps.loyalty.models import Account, LedgerEntry
+from apps.loyalty.models import Account, LedgerEntry, Referral
 
 MEMBERS = Access(retail=True, wholesale=True)
 STAFF_READERS = Access(staff_roles=frozenset({"owner", "store_manager"}))
@@ -72,6 +72,7 @@ class MyAccountView(GenericAPIView):
 class MyLedgerView(GenericAPIView):
     access_policy = MEMBERS
     list_view = True
+    queryset = LedgerEntry.objects.none()  # the schema's filters and path types
     serializer_class = s.LedgerEntrySerializer
 
     @extend_schema(
@@ -160,6 +161,7 @@ class MyReferralLinkRotateView(GenericAPIView):
 class MyReferralsView(GenericAPIView):
     access_policy = MEMBERS
     list_view = True
+    queryset = Referral.objects.none()  # the schema's filters and path types
     serializer_class = s.ReferralSerializer
 
     @extend_schema(
@@ -203,6 +205,7 @@ class RedeemQuoteView(GenericAPIView):
 class StaffAccountListView(GenericAPIView):
     access_policy = STAFF_READERS
     list_view = True
+    queryset = Account.objects.none()  # the schema's filters and path types
     serializer_class = s.AccountRowSerializer
     search_fields = ["user__email", "user__full_name"]
     ordering_fields = ["balance", "id"]
@@ -240,6 +243,7 @@ class StaffAccountDetailView(GenericAPIView):
 class StaffAccountLedgerView(GenericAPIView):
     access_policy = STAFF_READERS
     list_view = True
+    queryset = LedgerEntry.objects.none()  # the schema's filters and path types
     serializer_class = s.LedgerEntrySerializer
 
     @extend_schema(
