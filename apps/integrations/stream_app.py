@@ -91,10 +91,9 @@ def _authorize(host: str, headers: dict[str, str], kind: str, object_id: int) ->
 def _authenticate(request: Any, headers: dict[str, str]) -> tuple[Any, Any]:
     from django.contrib.auth import get_user
     from django.contrib.sessions.backends.db import SessionStore
+    from rest_framework.request import Request
 
     from apps.accounts.authentication import SessionTokenAuthentication
-
-    from rest_framework.request import Request
 
     found = SessionTokenAuthentication().authenticate(Request(request))
     if found is not None:

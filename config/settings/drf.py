@@ -52,6 +52,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "apps.orders.models.OrderStatus.choices",
         "ReviewStatusEnum": "apps.reviews.models.ReviewStatus.choices",
         "ReviewReportReasonEnum": "apps.reviews.models.ReportReason.choices",
+        "WebhookDeliveryStatusEnum": "apps.integrations.models.DeliveryStatus.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

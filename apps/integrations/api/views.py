@@ -40,6 +40,7 @@ def _endpoint(request: Request, endpoint_id: int) -> WebhookEndpoint:
 
 class EventTypeListView(GenericAPIView):
     access_policy = WEBHOOK_MANAGERS
+    queryset = WebhookEndpoint.objects.none()  # for the schema (the catalogue is not a model)
     serializer_class = s.EventTypeSerializer
 
     @extend_schema(
@@ -58,6 +59,7 @@ class EventTypeListView(GenericAPIView):
 class EndpointListView(GenericAPIView):
     access_policy = WEBHOOK_MANAGERS
     list_view = True
+    queryset = WebhookEndpoint.objects.none()  # for the schema; the view reads through the selector
     serializer_class = s.EndpointSerializer
 
     @extend_schema(operation_id="webhooks_endpoints_list", summary="Webhook endpoints", tags=TAGS)
