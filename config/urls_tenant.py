@@ -17,6 +17,10 @@ api_v1 = [
     path("", include("apps.stock.api.urls")),
     path("", include("apps.orders.api.urls")),
     path("", include("apps.payments.api.urls")),
+    path("", include("apps.loyalty.api.urls")),
+    path("", include("apps.integrations.api.urls")),
+    path("", include("apps.reviews.api.urls")),
+    path("", include("apps.promotions.api.urls")),
 ]
 
 # Last: any other /api/ path answers 404 in the error shape (also with DEBUG on).
@@ -25,6 +29,7 @@ api_fallback = [re_path(r"^api/.*$", api_not_found)]
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("dashboard/", include("apps.dashboards.urls")),
     path("api/v1/", include(api_v1)),
     path("health/live", health_live, name="health-live"),
     path("health/ready", health_ready, name="health-ready"),

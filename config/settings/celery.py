@@ -44,6 +44,23 @@ PERIODIC_TENANT_TASKS = {
         "task": "payments.reconcile_creating",
         "crontab": {"minute": "*/10"},
     },
+    "webhooks-relay": {
+        "task": "integrations.webhooks_relay",
+        "crontab": {"minute": "*"},
+    },
+    "promotions-birthday-coupons": {
+        "task": "promotions.birthday_coupons_issue",
+        "crontab": {"minute": "5", "hour": "6"},
+    },
+    "promotions-winback-coupons": {
+        "task": "promotions.winback_coupons_issue",
+        "crontab": {"minute": "35", "hour": "6"},
+    },
+    # Hourly: the task acts in each tenant from 03:00 local time, once per local day (run marker).
+    "loyalty-nightly": {
+        "task": "loyalty.nightly",
+        "crontab": {"minute": "7"},
+    },
     "stock-reorder-suggestions": {
         "task": "stock.reorder_suggestions",
         "crontab": {"minute": "30", "hour": "4"},

@@ -50,6 +50,13 @@ PLACEHOLDERS = {
     "session_id": lambda: str(uuid.uuid4()),
     "key_id": lambda: "999999",
     "user_id": lambda: "999999",
+    "promotion_id": lambda: "999999",
+    "coupon_id": lambda: "999999",
+    "account_id": lambda: "999999",
+    "review_id": lambda: "999999",
+    "photo_id": lambda: "999999",
+    "endpoint_id": lambda: "999999",
+    "delivery_id": lambda: "999999",
 }
 
 

@@ -60,12 +60,37 @@ class Command(BaseCommand):
 
                 if count := seed_orders(retail_email=RETAIL_EMAIL, wholesale_email=WHOLESALE_EMAIL):
                     self.stdout.write(f"Seeded {count} demo orders, one in every status.")
+                from apps.reviews.demo import seed_reviews
+
+                if count := seed_reviews(retail_email=RETAIL_EMAIL, owner_email=DEMO_ADMIN_EMAIL):
+                    self.stdout.write(
+                        f"Seeded {count} demo reviews (published, held, rejected, reported, replied, with a photo)."
+                    )
+                from apps.promotions.demo import seed_promotions
+
+                if count := seed_promotions(retail_email=RETAIL_EMAIL, wholesale_email=WHOLESALE_EMAIL):
+                    self.stdout.write(
+                        f"Seeded {count} promotions and coupons of every type (codes WELCOME15, FIVEOFF, SHIPFREE, "
+                        "B1G1, TOTEBAG, SPEND, FIRST20, SUMMER...) and demo orders that used them."
+                    )
+                from apps.loyalty.demo import seed_loyalty
+
+                if count := seed_loyalty():
+                    self.stdout.write(
+                        f"Seeded {count} loyalty members (diamond@, gold@, silver@, scoops@demo.localhost / "
+                        "demo-retail-2026): every tier, a streak with its grace used, achievements, a referral chain."
+                    )
+                from apps.dashboards.demo import seed_dashboards
+
+                if seed_dashboards():
+                    self.stdout.write("Seeded the store dashboard's curbside arrival and reorder suggestions.")
         port = options["port"]
         base = f"http://{tenant.get_primary_domain()}:{port}"
         lines = [
             "Demo tenant ready.",
             f"  Admin        {base}/admin/",
             f"  API docs     {base}/api/v1/docs/",
+            f"  Dashboard    {base}/dashboard/  (store manager: {STAFF_USERS[0][0]})",
             f"    owner      {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}",
             *[f"    staff      {email} / {password}  ({role})" for email, password, role in STAFF_USERS],
             f"    retail     {RETAIL_EMAIL} / {RETAIL_PASSWORD}  (API: POST /api/v1/auth/sign-in)",
