@@ -25,7 +25,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.catalog.models import Variant
-from apps.catalog.selectors import variant_price
 from apps.core.audit import current_actor
 from apps.core.errors import InvalidInput
 from apps.core.services import events_record
@@ -86,23 +85,56 @@ def _money(value: Decimal) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-_precision()), rounding=ROUND_HALF_UP)
 
 
-def _priced_lines(lines: Sequence[LineRequest], customer: object | None) -> list[OrderLine]:
-    """Order lines (not yet saved) priced for this customer by the catalog's price selector; each
-    line total rounded half-up to the currency."""
-    priced = []
-    for line in lines:
-        unit = variant_price(variant=line.variant, user=customer, quantity=line.quantity, precision=_precision())
-        priced.append(
+def _priced_lines(
+    lines: Sequence[LineRequest],
+    customer: object | None,
+    *,
+    channel: str,
+    fulfilment: str,
+    delivery_fee: Decimal = Decimal("0"),
+    codes: Sequence[str] = (),
+    caller: str | None = None,
+    redeemed_by_order: Sequence[int] = (),
+) -> tuple[list[OrderLine], list[LineRequest], object]:
+    """Order lines (not yet saved) priced by the promotions' pricing function: base prices from the
+    catalog's price selector, the best combination of live promotions and the entered coupons,
+    each line's discounts with their reasons; plus the free-gift lines to reserve, and the priced
+    cart (apps.promotions.services.PricedCart)."""
+    from apps.promotions.services import cart_price
+
+    priced = cart_price(
+        lines=[(line.variant, line.quantity) for line in lines],
+        customer=customer,
+        channel=channel,
+        fulfilment=fulfilment,
+        delivery_fee=delivery_fee,
+        codes=codes,
+        caller=caller,
+        redeemed_by_order=redeemed_by_order,
+    )
+    order_lines, gifts = [], []
+    gift_variants = Variant.objects.in_bulk([p.variant_id for p in priced.quote.lines if p.gift])
+    for index, line in enumerate(priced.quote.lines):
+        variant = lines[index].variant if not line.gift else gift_variants[line.variant_id]
+        if line.gift:
+            gifts.append(LineRequest(variant, line.quantity))
+        order_lines.append(
             OrderLine(
-                variant=line.variant,
-                sku=line.variant.sku,
-                name=str(line.variant),
+                variant=variant,
+                sku=variant.sku,
+                name=str(variant),
                 quantity=line.quantity,
-                unit_price=unit,
-                line_total=_money(unit * line.quantity),
+                unit_price=line.unit_price,
+                line_total=line.line_total,
+                discount=line.discount,
+                discounts=line.discounts,
             )
         )
-    return priced
+    return order_lines, gifts, priced
+
+
+def _is_gift(line: OrderLine) -> bool:
+    return any(d.get("gift") for d in line.discounts or [])
 
 
 def _tax_and_total(
@@ -171,6 +203,8 @@ def order_place(
     note: str = "",
     placed_by_key: object | None = None,
     delivery: dict | None = None,
+    redeem_points: int = 0,
+    coupon_codes: Sequence[str] = (),
 ) -> Order:
     if not lines:
         raise InvalidInput("An order needs at least one line.", code="validation_error", details={"lines": ["Empty."]})
@@ -200,10 +234,24 @@ def order_place(
 
     tenant = _tenant()
     inclusive = bool(getattr(tenant, "prices_include_tax", False))
-    order_lines = _priced_lines(lines, customer)
+    caller = f"user{customer.pk}" if getattr(customer, "pk", None) else None
+    if caller is None and placed_by_key is not None:
+        caller = f"key{placed_by_key.pk}"
+    order_lines, gifts, priced = _priced_lines(
+        lines,
+        customer,
+        channel=channel,
+        fulfilment=fulfilment,
+        delivery_fee=delivery_fee,
+        codes=coupon_codes,
+        caller=caller,
+    )
+    priced.raise_for_codes()  # a wrong, used-up or inapplicable code stops the order, saying which
     subtotal = sum((line.line_total for line in order_lines), Decimal("0"))
-    discount = Decimal("0")  # the promotions work fills this hook
+    discount = priced.quote.discount
+    delivery_fee = priced.quote.delivery_fee  # after a free-delivery offer (recorded in discounts)
     tax, total = _tax_and_total(subtotal, discount=discount, delivery_fee=delivery_fee, inclusive=inclusive)
+    lines = [*lines, *gifts]
 
     plan = [(line, location) for line in lines] if location is not None else allocate(lines)
     now = timezone.now()
@@ -216,6 +264,7 @@ def order_place(
         "currency": getattr(tenant, "currency", "USD"),
         "subtotal": subtotal,
         "discount": discount,
+        "discounts": priced.quote.order_discounts,
         "tax": tax,
         "delivery_fee": delivery_fee,
         "total": total,
@@ -232,34 +281,57 @@ def order_place(
         "status": S.CONFIRMED if on_account else S.PLACED,
         "confirmed_at": now if on_account else None,
     }
+    # The reservation row first (no stock row is touched yet), so the order is inserted with it; the
+    # stock rows themselves are locked last, just before the transaction commits (reservation_hold).
+    number = _number()
+    reservation = stock.reservation_open(reference=f"order-{number}", ttl=window + dt.timedelta(minutes=5))
     order = None
     for _attempt in range(5):  # order numbers are random: retry the rare collision
         try:
             with transaction.atomic():
-                order = Order.objects.create(number=_number(), **fields)
+                order = Order.objects.create(number=number, reservation=reservation, **fields)
             break
         except IntegrityError:
-            continue
+            number = _number()
+            reservation.reference = f"order-{number}"
+            reservation.save(update_fields=["reference"])
     if order is None:
         raise InvalidInput("Could not number the order; try again.", code="order_numbering")
-    reservation = stock.reservation_create(
-        reference=f"order-{order.number}",
-        lines=[stock.ReserveLine(line.variant, loc, line.quantity) for line, loc in plan],
-        ttl=window + dt.timedelta(minutes=5),
-    )
-    order.reservation = reservation
-    order.save(update_fields=["reservation"])
     for line in order_lines:
         line.order = order
     OrderLine.objects.bulk_create(order_lines)
-    _event(order, "", order.status, "placed")
+    if priced.codes:  # coupon uses counted in this transaction (a race for the last use: one wins)
+        from apps.promotions.services import redemptions_record
+
+        redemptions_record(order=order, priced=priced, customer=customer)
+    if redeem_points:  # loyalty points pay part of the total, like a payment
+        from apps.loyalty.services import redemption_apply
+
+        redemption_apply(order=order, points=redeem_points)
+    event = _event(order, "", order.status, "placed")
     events_record([("order.placed", {"number": order.number, "total": str(order.total), "status": order.status})])
+    stock.reservation_hold(
+        reservation=reservation, lines=[stock.ReserveLine(line.variant, loc, line.quantity) for line, loc in plan]
+    )
+    # The caller gets the order with its lines and trail as stored, without reading them back.
+    _as_prefetched(order, lines=order_lines, events=[event])
     return order
 
 
-def _event(order: Order, from_status: str, to_status: str, reason: str = "") -> None:
+def _as_prefetched(order: Order, **related: list) -> None:
+    """Attach related rows already in memory as if prefetched (what prefetch_related stores), so
+    serializing the order reads nothing back and `order.lines.filter(...)` still queries."""
+    cache = {}
+    for name, rows in related.items():
+        queryset = getattr(order, name).get_queryset()
+        queryset._result_cache, queryset._prefetch_done = rows, True
+        cache[name] = queryset
+    order._prefetched_objects_cache = cache
+
+
+def _event(order: Order, from_status: str, to_status: str, reason: str = "") -> OrderEvent:
     actor = current_actor()
-    OrderEvent.objects.create(
+    return OrderEvent.objects.create(
         order=order,
         from_status=from_status,
         to_status=to_status,
@@ -308,9 +380,26 @@ def order_transition(*, order: Order, to: str, reason: str = "") -> Order:
         locked.payment_due_at = None
         fields.append("payment_due_at")
     locked.save(update_fields=fields)
+    _loyalty_on_transition(locked, to)
+    if to == S.CANCELLED and previous in {S.PLACED, S.CONFIRMED}:  # unpaid: coupon uses given back
+        from apps.promotions.services import redemptions_release
+
+        redemptions_release(order=locked)
     _event(locked, previous, to, reason)
     events_record([(f"order.{to}", {"number": locked.number, "status": to})])
     return locked
+
+
+def _loyalty_on_transition(order: Order, to: str) -> None:
+    """Points: a paid order earns (pending until its return window passes; an order on account earns
+    when it is completed, its invoice being due then); a cancelled or refunded one gives back the
+    points spent on it and reverses what it earned."""
+    from apps.loyalty import services as loyalty
+
+    if to == S.PAID or (to == S.COMPLETED and order.on_account):
+        loyalty.points_earn_for_order(order=order)
+    elif to in {S.CANCELLED, S.REFUNDED}:
+        loyalty.points_release_for_order(order=order)
 
 
 @transaction.atomic
@@ -394,8 +483,10 @@ def order_lines_update(*, order: Order, changes: Sequence[LineChange]) -> Order:
         raise InvalidTransition(
             "Lines can only change before the order is paid.", details={"from": locked.status, "to": "lines changed"}
         )
-    quantities = {line.variant_id: line.quantity for line in locked.lines.all()}
-    variants = {line.variant_id: line.variant for line in locked.lines.select_related("variant")}
+    # free-gift lines come back from the repricing below, they are not the customer's lines
+    own_lines = [line for line in locked.lines.select_related("variant") if not _is_gift(line)]
+    quantities = {line.variant_id: line.quantity for line in own_lines}
+    variants = {line.variant_id: line.variant for line in own_lines}
     errors = {}
     for index, change in enumerate(changes):
         if change.quantity < 0:
@@ -412,7 +503,25 @@ def order_lines_update(*, order: Order, changes: Sequence[LineChange]) -> Order:
             "Some line changes are not valid; nothing was changed.", code="validation_error", details={"lines": errors}
         )
     old_reservation = locked.reservation
-    order_lines = _priced_lines(new_lines, locked.customer)
+    from apps.promotions.services import redeemed_coupons, redemptions_release
+
+    redeemed = redeemed_coupons(order=locked)  # the codes this order holds keep their use
+    delivery_before = locked.delivery_fee + sum(
+        (Decimal(d["amount"]) for d in locked.discounts or [] if d.get("level") == "delivery"), Decimal("0")
+    )
+    order_lines, gifts, priced = _priced_lines(
+        new_lines,
+        locked.customer,
+        channel=locked.channel,
+        fulfilment=locked.fulfilment,
+        delivery_fee=delivery_before,
+        codes=list(redeemed.values()),
+        redeemed_by_order=list(redeemed),
+    )
+    still = {int(key.split(":")[1]) for key in priced.codes}
+    if set(redeemed) - still:
+        redemptions_release(order=locked, coupon_ids=set(redeemed) - still)
+    new_lines = [*new_lines, *gifts]
     placed_at = {}
     if old_reservation is not None:
         placed_at = {row.variant_id: row.location for row in old_reservation.lines.select_related("location")}
@@ -432,11 +541,14 @@ def order_lines_update(*, order: Order, changes: Sequence[LineChange]) -> Order:
         line.order = locked
     OrderLine.objects.bulk_create(order_lines)
     subtotal = sum((line.line_total for line in order_lines), Decimal("0"))
+    locked.discount, locked.discounts = priced.quote.discount, priced.quote.order_discounts
+    locked.delivery_fee = priced.quote.delivery_fee
     tax, total = _tax_and_total(
         subtotal, discount=locked.discount, delivery_fee=locked.delivery_fee, inclusive=locked.prices_include_tax
     )
+    total = max(total - locked.points_value, Decimal("0"))  # loyalty points spent still pay their value
     locked.reservation, locked.subtotal, locked.tax, locked.total = reservation, subtotal, tax, total
-    locked.save(update_fields=["reservation", "subtotal", "tax", "total"])
+    locked.save(update_fields=["reservation", "subtotal", "discount", "discounts", "delivery_fee", "tax", "total"])
     _event(locked, locked.status, locked.status, f"lines changed ({len(changes)})")
     return locked
 
@@ -518,9 +630,10 @@ def return_receive(*, request: ReturnRequest, received: dict[int, tuple[int, str
             )
         line.received_quantity, line.condition = quantity, condition
         line.save(update_fields=["received_quantity", "condition"])
-        refund += line.order_line.unit_price * quantity
-    if not order.prices_include_tax and order.subtotal:
-        refund += refund * order.tax / order.subtotal
+        paid = line.order_line.line_total - line.order_line.discount  # the discounted price
+        refund += paid * quantity / line.order_line.quantity
+    if not order.prices_include_tax and order.subtotal - order.discount > 0:
+        refund += refund * order.tax / (order.subtotal - order.discount)
     locked.refund_amount = _money(refund)
     locked.status, locked.received_at = ReturnRequest.Status.RECEIVED, timezone.now()
     locked.save(update_fields=["refund_amount", "status", "received_at"])
@@ -562,8 +675,7 @@ def order_arrival_announce(*, order: Order, bay: str, car: str) -> Order:
     locked.arrived_at, locked.arrival_bay, locked.arrival_car = timezone.now(), bay[:20], car[:120]
     locked.save(update_fields=["arrived_at", "arrival_bay", "arrival_car"])
     _event(locked, locked.status, locked.status, f"arrived: bay {locked.arrival_bay}")
-    event = _arrival_event(locked, "arrived")
-    transaction.on_commit(lambda: curbside.publish(locked.location_id, event))
+    events_record([("curbside.arrived", curbside.payload(locked.location_id, _arrival_event(locked, "arrived")))])
     return locked
 
 
@@ -577,8 +689,7 @@ def order_hand_over(*, order: Order) -> Order:
             "Only a curbside order is handed over at the curb.", details={"fulfilment": order.fulfilment}
         )
     done = order_transition(order=order, to=S.COMPLETED, reason="handed over at the curb")
-    event = _arrival_event(done, "handed_over")
-    transaction.on_commit(lambda: curbside.publish(done.location_id, event))
+    events_record([("curbside.handed_over", curbside.payload(done.location_id, _arrival_event(done, "handed_over")))])
     return done
 
 

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.core.services import events_record
 from apps.orders.models import Order, OrderStatus
 from apps.orders.services import order_transition
 from apps.payments.errors import InvalidWebhook, PaymentNotPossible, PaymentProviderError, RefundNotPossible
@@ -140,6 +141,17 @@ def webhook_handle(*, payload: bytes, signature: str) -> str:
     return outcome
 
 
+def _payment_event(payment: Payment) -> dict:
+    """The outbox payload of payment.* events (webhooks, the order's live stream)."""
+    return {
+        "number": payment.order.number,
+        "amount_minor": payment.amount_minor,
+        "refunded_minor": payment.refunded_minor,
+        "currency": payment.currency,
+        "status": payment.status,
+    }
+
+
 def _apply(event: stripe.Event) -> str:
     if event.type not in {"payment_intent.succeeded", "payment_intent.payment_failed"}:
         return "ignored"
@@ -152,9 +164,11 @@ def _apply(event: stripe.Event) -> str:
     if event.type == "payment_intent.payment_failed":
         payment.status = Payment.Status.FAILED
         payment.save(update_fields=["status", "updated_at"])
+        events_record([("payment.failed", _payment_event(payment))])
         return "failed"
     payment.status = Payment.Status.SUCCEEDED
     payment.save(update_fields=["status", "updated_at"])
+    events_record([("payment.succeeded", _payment_event(payment))])
     if payment.order.status in {OrderStatus.PLACED, OrderStatus.CONFIRMED}:
         order_transition(order=payment.order, to=OrderStatus.PAID, reason=f"stripe {intent.id}")
         return "paid"
@@ -201,7 +215,12 @@ def refund_create(*, order: Order, amount: Decimal, reason: str = "") -> Refund:
     with transaction.atomic():
         refund.stripe_refund_id, refund.status = created.id, Refund.Status.SUCCEEDED
         refund.save(update_fields=["stripe_refund_id", "status"])
+        events_record([("payment.refunded", {**_payment_event(payment), "refund_minor": minor})])
         order.refresh_from_db()
+        # Loyalty: the refunded share (so far) of the points earned is reversed, of those spent given back.
+        from apps.loyalty.services import points_release_for_order
+
+        points_release_for_order(order=order, share=Decimal(payment.refunded_minor) / Decimal(payment.amount_minor))
         if payment.refunded_minor == payment.amount_minor:
             if order.status in {OrderStatus.PAID, OrderStatus.COMPLETED}:
                 order_transition(order=order, to=OrderStatus.REFUNDED, reason=f"refunded {amount}")

@@ -254,7 +254,10 @@ def pricing_inputs(
     Wholesale prices come from the catalog's `variant_price` (one query per line for a buyer with a
     price list)."""
     user = customer if getattr(customer, "pk", None) else None
-    variants = Variant.objects.select_related("product").in_bulk([v.pk for v, _ in lines])
+    if all(Variant.product.is_cached(v) for v, _ in lines):  # the caller read them with their products
+        variants = {v.pk: v for v, _ in lines}
+    else:
+        variants = Variant.objects.select_related("product").in_bulk([v.pk for v, _ in lines])
     ancestors = _ancestors()
     cart_lines = []
     for variant, quantity in lines:

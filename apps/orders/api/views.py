@@ -2,9 +2,8 @@
 
 import json
 
-from django.conf import settings
 from django.db.models import Prefetch, QuerySet
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseRedirect
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -18,7 +17,7 @@ from apps.accounts.policy import ALL_STAFF, Access, principal_of
 from apps.catalog.models import Variant
 from apps.core.api.views import get_or_404, get_or_invalid, paginated
 from apps.core.errors import InvalidInput
-from apps.orders import curbside, services
+from apps.orders import services
 from apps.orders.api import serializers as s
 from apps.orders.models import DeliveryRoute, Order, OrderEvent, ReturnRequest, RouteStop
 from apps.stock.models import Location
@@ -97,7 +96,12 @@ class OrderListView(GenericAPIView):
         data = s.OrderInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         raw = data.validated_data["lines"]
-        variants = {v.sku: v for v in Variant.objects.filter(sku__in={ln["sku"] for ln in raw}, is_archived=False)}
+        variants = {
+            v.sku: v
+            for v in Variant.objects.select_related("product").filter(
+                sku__in={ln["sku"] for ln in raw}, is_archived=False
+            )
+        }
         unknown = {str(i): {"sku": ["Unknown SKU."]} for i, ln in enumerate(raw) if ln["sku"] not in variants}
         if unknown:
             raise InvalidInput("Some lines are not valid.", code="validation_error", details={"lines": unknown})
@@ -124,10 +128,12 @@ class OrderListView(GenericAPIView):
             lines=[services.LineRequest(variants[ln["sku"]], ln["quantity"]) for ln in raw],
             placed_by_key=request.auth if principal.kind == "api_key" else None,
             delivery=data.validated_data["delivery"],
+            redeem_points=data.validated_data["redeem_points"],
+            coupon_codes=data.validated_data["coupon_codes"],
         )
-        # The caller placed it: answer with it even if, allocated elsewhere, it is not in their list.
-        placed = Order.objects.prefetch_related("lines", "events").select_related("location").get(pk=order.pk)
-        return Response(s.OrderSerializer(placed).data, status=status.HTTP_201_CREATED)
+        # The caller placed it: answer with it (its lines and trail as stored, already in memory) even
+        # if, allocated elsewhere, it is not in their list.
+        return Response(s.OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
 
 class OrderDetailView(GenericAPIView):
@@ -392,22 +398,19 @@ class CurbsideStreamView(GenericAPIView):
     @extend_schema(
         operation_id="locations_curbside_stream",
         summary="Live curbside arrivals (SSE)",
-        description="`text/event-stream` of `arrived` and `handed_over` events for this location; "
-        "starts with the customers already waiting. Each response lasts CURBSIDE_STREAM_SECONDS; "
+        description="`text/event-stream` of `curbside.arrived` and `curbside.handed_over` events for this "
+        "location, starting with `curbside.waiting` for the customers already waiting; served by the "
+        "`stream` process (this URL on the web process answers 307 there). Resumable with `Last-Event-ID`; "
         "EventSource reconnects by itself.",
-        responses={(200, "text/event-stream"): OpenApiTypes.STR},
+        responses={(200, "text/event-stream"): OpenApiTypes.STR, 307: None},
         tags=["orders"],
     )
-    def get(self, request: Request, location_id: int) -> StreamingHttpResponse:
-        location = get_or_404(
-            location_list(principal=principal_of(request), user=request.user), "No such location.", pk=location_id
-        )
-        snapshot = services.curbside_waiting(location_id=location.pk)
-        body = curbside.stream(location.pk, snapshot, lifetime=settings.CURBSIDE_STREAM_SECONDS)
-        response = StreamingHttpResponse(body, content_type="text/event-stream")
-        response["Cache-Control"] = "no-cache"
-        response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
-        return response
+    def get(self, request: Request, location_id: int) -> HttpResponseRedirect:
+        from apps.integrations.api.views import stream_redirect
+
+        visible = location_list(principal=principal_of(request), user=request.user)
+        get_or_404(visible, "No such location.", pk=location_id)
+        return stream_redirect(request)  # served by the `stream` process (apps.integrations.stream_app)
 
     def finalize_response(self, request: Request, response: Response, *args: object, **kwargs: object) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
