@@ -247,6 +247,8 @@ class ClientResult:
     client: int
     samples: list[Sample] = field(default_factory=list)
     first_errors: list[str] = field(default_factory=list)
+    order_id: int | None = None  # the client's first placed order: what the read phase reads
+    reads: list[Sample] = field(default_factory=list)
 
 
 def _client(
@@ -295,6 +297,8 @@ def _client(
             continue
         t1 = time.monotonic()
         code = ""
+        if response.status_code == 201 and result.order_id is None:
+            result.order_id = response.json()["id"]
         if response.status_code != 201:
             try:
                 code = response.json()["error"]["code"]
@@ -303,6 +307,24 @@ def _client(
             if response.status_code not in (409, 429) and len(result.first_errors) < 3:
                 result.first_errors.append(f"{response.status_code} {response.text.strip()[:240]}")
         result.samples.append(Sample(t1 - started, t1 - t0, response.status_code, code))
+    # Read phase: the same clients read their own order (an authenticated one-row detail read).
+    barrier.wait()
+    started, end = clock["read_started"], clock["read_end"]
+    if result.order_id is None:
+        session.close()
+        return
+    url = f"{base}/api/v1/orders/{result.order_id}"
+    while time.monotonic() < end:
+        t0 = time.monotonic()
+        try:
+            response = session.get(url, timeout=60)
+            status = response.status_code
+        except requests.RequestException as exc:
+            status = 0
+            if len(result.first_errors) < 3:
+                result.first_errors.append(f"read: {type(exc).__name__}: {exc}"[:300])
+        t1 = time.monotonic()
+        result.reads.append(Sample(t1 - started, t1 - t0, status, ""))
     session.close()
 
 
@@ -341,13 +363,18 @@ def _run(args: argparse.Namespace, *, host: str, schema_name: str, fixture: Fixt
     clock["end"] = clock["started"] + args.seconds
     barrier.wait(timeout=120)
     samples_waiting: list[int] = []
-    while any(thread.is_alive() for thread in threads):
+    while any(thread.is_alive() for thread in threads) and barrier.n_waiting < args.clients:
         samples_waiting.append(lock_waiters())
         time.sleep(0.1)
         if time.monotonic() > clock["end"] + 120:
             print("  some clients did not finish; giving up on them")
             break
     deadlocks1, rollbacks1 = db_counters()
+    clock["read_started"] = time.monotonic()
+    clock["read_end"] = clock["read_started"] + args.read_seconds
+    barrier.wait(timeout=120)
+    for thread in threads:
+        thread.join(timeout=args.read_seconds + 120)
 
     samples = [s for r in results for s in r.samples]
     duration = max((s.at for s in samples), default=0.0)
@@ -413,6 +440,23 @@ def _run(args: argparse.Namespace, *, host: str, schema_name: str, fixture: Fixt
         ("ledger check", "ok" if checks.ledger_ok else "FAILED"),
         ("FEFO check", "ok" if checks.fefo_ok else "FAILED"),
     ]
+    reads = [s for r in results for s in r.reads]
+    read_duration = max((s.at for s in reads), default=0.0)
+    read_ok = [s for s in reads if s.status == 200]
+    reads_per_s = len(read_ok) / read_duration if read_duration else 0.0
+    orders_per_s = len(placed) / phase if placed else 0.0
+    per_order, per_read = _statements(host)
+    rows += [
+        (
+            "reads/s (GET own order)",
+            f"{reads_per_s:.1f} over {read_duration:.2f} s, {len(reads) - len(read_ok)} not 200",
+        ),
+        ("latency read p50/p99", _ms([s.latency for s in read_ok], 50, 99) if read_ok else "-"),
+        ("ratio orders/reads", f"{orders_per_s / reads_per_s:.2f}" if reads_per_s else "-"),
+        ("reads vs ceiling", f"{reads_per_s / READ_CEILING:.2f} of the bare DRF one-row read ({READ_CEILING}/s)"),
+        ("statements per order", f"{per_order} (3-line pickup order with Idempotency-Key, steady state)"),
+        ("statements per read", f"{per_read}"),
+    ]
     width = max(len(label) for label, _ in rows) + 2
     for label, value in rows:
         print(f"{label + ':':<{width}}{value}")
@@ -422,6 +466,42 @@ def _run(args: argparse.Namespace, *, host: str, schema_name: str, fixture: Fixt
         print(f"  ! {message}")
     return checks.oversell == 0 and ledger and checks.fefo_ok and not other
 
+
+def _statements(host: str) -> tuple[int, int]:
+    """PostgreSQL statements of one order placement and one order read, counted in this process
+    through the same middleware and views (a second order, so the caches are warm as on a server)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django_tenants.utils import tenant_context
+
+    from apps.accounts.models import User
+    from apps.accounts.services import session_start
+    from apps.tenants.models import Tenant
+
+    tenant = Tenant.objects.get(domains__domain=host)
+    with tenant_context(tenant):
+        user = User.objects.filter(kind="retail").order_by("pk").first()
+        token = session_start(user=user).access
+        body = {"fulfilment": "pickup", "location_id": _LAST_FIXTURE["location_id"], "lines": _LAST_FIXTURE["lines"]}
+    client = Client(HTTP_HOST=host, HTTP_AUTHORIZATION=f"Bearer {token}")
+    counts = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as placed:
+            response = client.post(
+                "/api/v1/orders", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex
+            )
+        counts.append(len(placed.captured_queries) if response.status_code == 201 else -1)
+    order_id = response.json().get("id") if response.status_code == 201 else 0
+    client.get(f"/api/v1/orders/{order_id}")
+    with CaptureQueriesContext(connection) as read:
+        client.get(f"/api/v1/orders/{order_id}")
+    connection.set_schema_to_public()
+    return counts[-1], len(read.captured_queries)
+
+
+READ_CEILING = 1950  # PERF-FACTS: DRF ModelSerializer reading one row, same machine
+_LAST_FIXTURE: dict = {}
 
 # ---------------------------------------------------------------------------------------------
 
@@ -441,6 +521,7 @@ def main() -> int:
     )
     parser.add_argument("--variants", type=int, default=100, help="variants in the random pool (>= 2)")
     parser.add_argument("--stock", type=int, default=100_000, help="units of each pool variant")
+    parser.add_argument("--read-seconds", type=float, default=5.0, help="then the clients read their own order")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="do not drop the bench tenant afterwards")
@@ -487,6 +568,10 @@ def main() -> int:
         try:
             with tenant_context(tenant):
                 fixture = _setup(variants=args.variants, stock=args.stock, hot_stock=hot_stock, clients=args.clients)
+                _LAST_FIXTURE.update(
+                    location_id=fixture.location_id,
+                    lines=[{"sku": sku, "quantity": 1} for sku in fixture.pool_skus[:3]],
+                )
             connection.set_schema_to_public()
             print(
                 f"setup: tenant {schema_name} (premium), 1 hot variant ({hot_stock} units), {args.variants} pool "
