@@ -117,7 +117,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=1024 * 1024)
 REQUEST_MAX_UPLOAD_BYTES = env.int("REQUEST_MAX_UPLOAD_BYTES", default=26 * 1024 * 1024)
 REQUEST_MAX_URL_LENGTH = env.int("REQUEST_MAX_URL_LENGTH", default=4000)
-REQUEST_BODY_LIMITS: dict[str, int] = {}
+# Partner bulk sync takes up to 10,000 lines in one request.
+REQUEST_BODY_LIMITS: dict[str, int] = {"/api/v1/sync/": 8 * 1024 * 1024}
 # The middleware is the body limit (judged on Content-Length; Django reads no more than that), so
 # Django's own check, which answers outside the error shape, is off.
 DATA_UPLOAD_MAX_MEMORY_SIZE = None
@@ -177,11 +178,11 @@ METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 from config.settings.celery import *  # noqa: E402
 from config.settings.drf import *  # noqa: E402
+from config.settings.integrations import *  # noqa: E402
 from config.settings.logging import *  # noqa: E402
 from config.settings.observability import *  # noqa: E402
 from config.settings.stripe import *  # noqa: E402
 from config.settings.tenants import *  # noqa: E402
-from config.settings.integrations import *  # noqa: E402
 
 # Audit log: every model is tracked unless listed here (so models added later are covered the
 # day they are added). The actor (user, API key or system task) and the request id are filled

@@ -53,6 +53,7 @@ SPECTACULAR_SETTINGS = {
         "ReviewStatusEnum": "apps.reviews.models.ReviewStatus.choices",
         "ReviewReportReasonEnum": "apps.reviews.models.ReportReason.choices",
         "WebhookDeliveryStatusEnum": "apps.integrations.models.DeliveryStatus.choices",
+        "LoyaltyTierEnum": "apps.loyalty.models.Tier.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

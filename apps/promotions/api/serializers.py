@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from apps.catalog.models import Category, Product, Variant
 from apps.core.api.fields import QuantityField, StrictIntegerField
+from apps.orders.models import Order
 from apps.promotions.models import Coupon, CouponCode, Promotion, Redemption
 
 MONEY_MAX = Decimal("9999999999.99")  # numeric(12, 2)
@@ -173,7 +174,7 @@ class CartQuoteLineInputSerializer(serializers.Serializer):
 class CartQuoteInputSerializer(serializers.Serializer):
     lines = CartQuoteLineInputSerializer(many=True, min_length=1, max_length=200)
     coupon_codes = serializers.ListField(child=serializers.CharField(max_length=40), max_length=5, default=list)
-    fulfilment = serializers.ChoiceField(choices=["pickup", "curbside", "delivery", "shipping"], default="pickup")
+    fulfilment = serializers.ChoiceField(choices=Order.Fulfilment.choices, default="pickup")
     delivery_fee = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=0, max_value=MONEY_MAX, default=0
     )
