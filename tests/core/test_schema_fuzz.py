@@ -19,18 +19,11 @@ that does not match it breaks them.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from urllib.parse import quote
 
 import pytest
 import requests
 import schemathesis
-from django.conf import settings
-from django.db import connection
 from django_tenants.utils import tenant_context
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, given
@@ -49,13 +42,13 @@ from apps.tenants.models import Tenant
 from tests import factories
 from tests.accounts import principals as p
 from tests.conftest import TENANT_A, _clean_tenant_tables, make_staff
+from tests.servers import gunicorn_server
 
 pytestmark = [pytest.mark.slow]
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 # operationIds that end (or may end) the caller's own session: each call gets a fresh one.
-GUNICORN = ["--workers", "1", "--threads", "4", "--worker-class", "gthread", "--timeout", "60", "--no-control-socket"]
 SESSION_ENDING = {
     "auth_sign_out",
     "auth_sign_out_everywhere",
@@ -118,60 +111,18 @@ def world(django_db_setup, django_db_blocker) -> Iterator[World]:
             _clean_tenant_tables()
 
 
-def _database_url() -> str:
-    """The test database as a URL, for the server process."""
-    db = connection.settings_dict
-    user, password = quote(db["USER"] or ""), quote(str(db["PASSWORD"] or ""))
-    credentials = f"{user}:{password}@" if password else f"{user}@"
-    if (db["HOST"] or "").startswith("/"):  # a Unix socket (the embedded server)
-        return f"postgres://{credentials}/{db['NAME']}?host={quote(db['HOST'])}"
-    return f"postgres://{credentials}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture(scope="module")
 def server_url(world, tmp_path_factory) -> Iterator[str]:
-    """The real server the way production runs it (gunicorn, gthread), on a free port, against the
-    test database and test Redis, with the auth rate limit and the login lockout lifted."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": _database_url(),
-        "TEST_REDIS_URL": settings.REDIS_URL,
-        "AUTH_RATE_LIMIT": "100000/minute",
-        "LOGIN_LOCKOUT_ATTEMPTS": "1000000",
-        "PYTHONWARNINGS": "ignore",
-        "CURBSIDE_STREAM_SECONDS": "1",  # event streams end quickly instead of holding a thread
-    }
-    log = (tmp_path_factory.mktemp("fuzz") / "server.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}", *GUNICORN],
-        env=env,
-        cwd=settings.BASE_DIR,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{url}/health/live", timeout=10)
-                break
-            except requests.RequestException:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the server did not start (see {log.name})")
-                time.sleep(0.2)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+    """The real server the way production runs it, against the test database and test Redis, with
+    the auth rate limit and the login lockout lifted (tests/servers.py)."""
+    log = tmp_path_factory.mktemp("fuzz") / "server.log"
+    with gunicorn_server(
+        log,
+        AUTH_RATE_LIMIT="100000/minute",
+        LOGIN_LOCKOUT_ATTEMPTS="1000000",
+        CURBSIDE_STREAM_SECONDS="1",  # event streams end quickly instead of holding a thread
+    ) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")

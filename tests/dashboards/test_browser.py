@@ -8,9 +8,6 @@ scrolling at the tablet size) under test-output/dashboards/ (or DASHBOARD_SCREEN
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,8 +24,8 @@ from apps.orders.models import Order
 from apps.stock.models import Movement
 from apps.tenants.models import Tenant
 from tests.conftest import TENANT_A, _clean_tenant_tables
-from tests.core.test_schema_fuzz import GUNICORN, _database_url
 from tests.dashboards.conftest import PASSWORD, Shop, build_shop, place_orders
+from tests.servers import gunicorn_server
 
 pytestmark = [pytest.mark.slow]
 
@@ -62,43 +59,10 @@ def world(django_db_setup, django_db_blocker) -> Iterator[World]:
 
 @pytest.fixture(scope="module")
 def server(world, tmp_path_factory) -> Iterator[str]:
-    """gunicorn (gthread) on a free port against the test database and Redis."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "tests.dashboards.browser_settings",
-        "DATABASE_URL": _database_url(),
-        "TEST_REDIS_URL": settings.REDIS_URL,
-        "PYTHONWARNINGS": "ignore",
-    }
-    log = (tmp_path_factory.mktemp("dashboards") / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}", *GUNICORN],
-        env=env,
-        cwd=settings.BASE_DIR,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://{TENANT_A.domain}:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/health/live", timeout=10)
-            break
-        except requests.RequestException:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"the server did not start (see {log.name})")
-            time.sleep(0.2)
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log.close()
+    """gunicorn (gthread) on a free port against the test database and Redis (tests/servers.py)."""
+    log = tmp_path_factory.mktemp("dashboards") / "server.log"
+    with gunicorn_server(log, settings_module="tests.dashboards.browser_settings") as port:
+        yield f"http://{TENANT_A.domain}:{port}"
 
 
 @pytest.fixture(scope="module")

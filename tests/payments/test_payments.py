@@ -51,7 +51,8 @@ def intents_for(number: str) -> list:
     stripe.api_base = settings.STRIPE_API_BASE
     return [
         pi
-        for pi in stripe.PaymentIntent.list(limit=100, api_key=settings.STRIPE_TEST_SECRET_KEY).data
+        # Every page: other tests of the session (loyalty, promotions, the demo) create intents too.
+        for pi in stripe.PaymentIntent.list(limit=100, api_key=settings.STRIPE_TEST_SECRET_KEY).auto_paging_iter()
         if (pi.metadata.to_dict() if pi.metadata else {}).get("order_number") == number
     ]
 
