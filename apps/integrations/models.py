@@ -90,4 +90,6 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.pk} ({self.status_code or self.error})"
+
+
 DeliveryStatus = WebhookDelivery.Status  # for the OpenAPI enum name (config/settings/drf.py)

@@ -25,7 +25,9 @@ def stripe_server():
     port = _free_port()
     # --from-scratch: localstripe keeps its objects in /tmp/localstripe.pickle across runs; start empty.
     binary = shutil.which("localstripe") or str(Path(sys.executable).parent / "localstripe")
-    process = subprocess.Popen([binary, "--port", str(port), "--from-scratch"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--from-scratch"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
