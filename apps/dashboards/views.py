@@ -171,7 +171,7 @@ def today(request: HttpRequest, scope: Scope) -> HttpResponse:
 @require_GET
 @dashboard
 def arrivals(request: HttpRequest, scope: Scope) -> HttpResponse:
-    """The live curbside fragment, polled every 2 s by the Today page: 204 (nothing to swap, the
+    """The live curbside fragment, polled every second by the Today page: 204 (nothing to swap, the
     focus stays where it is) while the waiting list is unchanged."""
     context = _arrivals_context(scope)
     if request.GET.get("v") == context["signature"]:
