@@ -148,7 +148,9 @@ class OfferBase(models.Model):
 
     @property
     def mechanic(self) -> str:
-        raise NotImplementedError
+        """What the offer gives (percent, amount, fixed_price, bxgy, volume, …): its kind, unless
+        the subclass maps kinds onto mechanics (coupons do)."""
+        return self.kind
 
 
 class Promotion(OfferBase):
@@ -167,10 +169,6 @@ class Promotion(OfferBase):
     class Meta:
         ordering = ["-priority", "id"]
         indexes = [models.Index(fields=["is_active", "ends_at"])]
-
-    @property
-    def mechanic(self) -> str:
-        return self.kind
 
 
 class Coupon(OfferBase):
