@@ -616,9 +616,9 @@ def reservation_hold(*, reservation: Reservation, lines: Iterable[ReserveLine]) 
 
 @transaction.atomic
 def reservation_create(*, reference: str, lines: Iterable[ReserveLine], ttl: dt.timedelta) -> Reservation:
-    """Hold stock for `reference` until `ttl` passes (see `reservation_hold`)."""
-    merged = _merged(lines)
-    return reservation_hold(reservation=reservation_open(reference=reference, ttl=ttl), lines=list(merged.values()))
+    """Hold stock for `reference` until `ttl` passes (see `reservation_hold`; bad lines roll the
+    opened row back with everything else)."""
+    return reservation_hold(reservation=reservation_open(reference=reference, ttl=ttl), lines=lines)
 
 
 def _sellable(line: ReserveLine, today: dt.date) -> int:

@@ -39,6 +39,8 @@ def _cached(hostname: str) -> Tenant | None:
 
 
 def _lookup(hostname: str) -> Tenant | None:
+    """The tenant of this hostname, read in the public schema and cached; an unknown hostname is
+    cached too (as None), so repeated requests for it cost no query."""
     ttl = settings.TENANT_LOOKUP_CACHE_SECONDS
     now = time.monotonic()
     if ttl > 0:
