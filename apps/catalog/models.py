@@ -53,6 +53,7 @@ class Product(models.Model):
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped by every write (ETag).")
 
     class Meta:
         ordering = ["name"]
@@ -83,6 +84,7 @@ class Variant(models.Model):
     is_archived = models.BooleanField(default=False)
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped by every write (ETag).")
 
     class Meta:
         ordering = ["sku"]
@@ -139,6 +141,7 @@ class PriceList(models.Model):
     name = models.CharField(max_length=120)
     customer_group = models.CharField(max_length=64, unique=True)
     is_active = models.BooleanField(default=True)
+    version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped by every write (ETag).")
 
     class Meta:
         ordering = ["name"]
@@ -154,6 +157,7 @@ class PriceListEntry(models.Model):
     variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="price_list_entries")
     min_quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
     unit_price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(ZERO)])
+    version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped by every write (ETag).")
 
     class Meta:
         ordering = ["variant", "min_quantity"]

@@ -90,6 +90,7 @@ class Order(models.Model):
     class Meta:
         ordering = ["-placed_at"]
         indexes = [models.Index(fields=["customer", "placed_at"]), models.Index(fields=["location", "status"])]
+    version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped by every write (ETag).")
 
     def __str__(self) -> str:
         return f"order {self.number} ({self.status})"

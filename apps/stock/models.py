@@ -33,6 +33,7 @@ class Location(models.Model):
         help_text="Store managers who see and change this location.",
     )
     is_active = models.BooleanField(default=True)
+    version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped by every write (ETag).")
 
     class Meta:
         ordering = ["name"]
@@ -220,6 +221,7 @@ class Transfer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped by every write (ETag).")
 
     class Meta:
         ordering = ["-id"]
@@ -264,6 +266,7 @@ class PurchaseOrder(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped by every write (ETag).")
 
     class Meta:
         ordering = ["-id"]

@@ -45,6 +45,11 @@ class Tenant(TenantMixin):
     )
     suspended_at = models.DateTimeField(null=True, blank=True)
     suspension_reason = models.CharField(max_length=500, blank=True)
+    require_if_match = models.BooleanField(
+        default=False,
+        help_text="Staff and partner writes to versioned resources must send If-Match with the ETag they "
+        "read (428 precondition_required without it).",
+    )
     is_template = models.BooleanField(
         default=False,
         editable=False,
