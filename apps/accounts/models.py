@@ -7,6 +7,7 @@ whatever they own stays theirs).
 """
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -48,6 +49,12 @@ class UserManager(BaseUserManager["User"]):
         return self._create(email, password, **extra)
 
 
+class PaymentTerms(models.IntegerChoices):
+    NET_15 = 15, "Net 15"
+    NET_30 = 30, "Net 30"
+    NET_60 = 60, "Net 60"
+
+
 class WholesaleAccount(models.Model):
     """A business that buys wholesale; staff approve it before its buyers can order."""
 
@@ -60,12 +67,42 @@ class WholesaleAccount(models.Model):
     is_approved = models.BooleanField(default=False)
     approved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Credit terms (apps.accounts.credit): orders on account are invoiced, due after the terms; the
+    # open balance (what the invoices still owe) never goes above the limit through a new order.
+    credit_limit = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text="Most the account may owe on open invoices; 0: no ordering on account.",
+    )
+    payment_terms = models.PositiveSmallIntegerField(
+        choices=PaymentTerms.choices, default=PaymentTerms.NET_30, help_text="Days from invoice to due date."
+    )
+    open_balance = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0"),
+        editable=False,
+        help_text="Sum of what open and overdue invoices still owe; changed only with those invoices.",
+    )
+    credit_hold = models.BooleanField(
+        default=False, editable=False, help_text="An invoice is overdue: new orders on account wait for staff."
+    )
+    credit_hold_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(credit_limit__gte=0), name="wholesale_credit_limit_not_negative"),
+            models.CheckConstraint(condition=models.Q(open_balance__gte=0), name="wholesale_open_balance_not_negative"),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def available_credit(self) -> Decimal:
+        return max(self.credit_limit - self.open_balance, Decimal("0"))
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -190,3 +227,4 @@ class ApiKey(models.Model):
     def is_active(self) -> bool:
         now = timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+

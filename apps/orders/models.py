@@ -9,6 +9,7 @@ from apps.stock.models import Location, Reservation
 
 class OrderStatus(models.TextChoices):
     PLACED = "placed", "Placed"
+    ON_HOLD = "on_hold", "On hold (credit)"
     CONFIRMED = "confirmed", "Confirmed"
     PAID = "paid", "Paid"
     PREPARING = "preparing", "Preparing"
@@ -77,6 +78,9 @@ class Order(models.Model):
     carrier = models.CharField(max_length=20, blank=True)
     tracking_number = models.CharField(max_length=64, blank=True)
     placed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    on_hold_at = models.DateTimeField(
+        null=True, blank=True, help_text="On account while the business is on credit hold: staff release it."
+    )
     confirmed_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     preparing_at = models.DateTimeField(null=True, blank=True)

@@ -2,10 +2,18 @@
 
 Stripe objects themselves are mirrored by dj-stripe (djstripe.PaymentIntent / Refund); these rows
 carry what exactly-once needs: the idempotency keys, the state of our call, the events handled.
+
+Orders on account (wholesale credit terms) are not paid by card: they get an Invoice, and staff
+record the money received against it (InvoicePayment); see apps.payments.invoices.
 """
 
-from django.db import models
+from decimal import Decimal
 
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from apps.accounts.models import PaymentTerms
 from apps.orders.models import Order
 
 
@@ -60,3 +68,76 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class Invoice(models.Model):
+    """What an order on account owes: issued when the order is confirmed, due after the account's
+    terms. `amount - amount_paid` of open and overdue invoices is the account's open balance."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PAID = "paid", "Paid"
+        OVERDUE = "overdue", "Overdue"
+        VOID = "void", "Void"
+
+    number = models.CharField(max_length=32, unique=True)
+    account = models.ForeignKey("accounts.WholesaleAccount", on_delete=models.PROTECT, related_name="invoices")
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="invoice")
+    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    amount_paid = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    issued_at = models.DateTimeField()
+    due_date = models.DateField(help_text="Issue date (the business's day) + the account's payment terms.")
+    payment_terms = models.PositiveSmallIntegerField(choices=PaymentTerms.choices)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    overdue_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        indexes = [
+            models.Index(fields=["account", "status"]),
+            models.Index(fields=["status", "due_date"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="invoice_amount_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(amount_paid__gte=0, amount_paid__lte=models.F("amount")),
+                name="invoice_paid_within_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"invoice {self.number} ({self.status})"
+
+    @property
+    def amount_due(self) -> Decimal:
+        return self.amount - self.amount_paid
+
+
+class InvoicePayment(models.Model):
+    """Money received against an invoice, recorded by staff (bank transfer, cheque, ...)."""
+
+    class Method(models.TextChoices):
+        BANK_TRANSFER = "bank_transfer", "Bank transfer"
+        CHEQUE = "cheque", "Cheque"
+        CASH = "cash", "Cash"
+        CARD = "card", "Card (terminal)"
+        OTHER = "other", "Other"
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    method = models.CharField(max_length=16, choices=Method.choices)
+    reference = models.CharField(max_length=120, blank=True, help_text="Bank reference, cheque number, ...")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="invoice_payment_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} on {self.invoice.number}"

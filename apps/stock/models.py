@@ -193,12 +193,22 @@ class RestockAlert(models.Model):
     available_at_open = models.IntegerField()
     opened_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the location's managers were e-mailed about it (apps.stock.notifications), in the same
+    # transaction and by a conditional update: each alert is notified once; a reopened one is a new row.
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-opened_at"]
         constraints = [
             models.UniqueConstraint(
                 fields=["stock_item"], condition=Q(closed_at__isnull=True), name="one_open_alert_per_item"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["opened_at"],
+                condition=Q(closed_at__isnull=True, notified_at__isnull=True),
+                name="restock_alert_to_notify",
             ),
         ]
 
