@@ -112,6 +112,10 @@ class OrderLine(models.Model):
     # each applied offer with its reason; line_total - discount is what the customer paid for it.
     discount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     discounts = models.JSONField(default=list, blank=True)
+    # Where the line is picked from: the order's store for pickup and curbside; for delivery and
+    # shipping the allocated location (a line no one location could supply is split into several
+    # lines of the same variant, one per location).
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.sku}"

@@ -26,6 +26,16 @@ class Location(models.Model):
     pickup_enabled = models.BooleanField(default=False)
     curbside_enabled = models.BooleanField(default=False)
     opening_hours = models.JSONField(default=dict, blank=True, help_text='e.g. {"mon": ["09:00", "18:00"]}')
+    # The store locator (apps.stock.locator): where to find the store and what it offers customers.
+    city = models.CharField(max_length=120, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code, e.g. US.")
+    phone = models.CharField(max_length=40, blank=True)
+    delivery_enabled = models.BooleanField(default=False, help_text="Delivers to customers' addresses.")
+    is_public = models.BooleanField(
+        default=False,
+        help_text="Listed in the customers' store locator (stores open to customers; warehouses stay off).",
+    )
     managers = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
@@ -311,3 +321,66 @@ class ReorderSuggestion(models.Model):
 
     def __str__(self) -> str:
         return f"reorder {self.suggested_quantity} of {self.stock_item}"
+
+
+class OpeningHours(models.Model):
+    """One opening range of a weekday (a day may have several, e.g. a lunch break), in the store's
+    local time (see apps.stock.locator). `closes` earlier than `opens` closes after midnight, the
+    next day; `closes` equal to `opens` is open around the clock."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField(help_text="Earlier than opens: after midnight. Equal to opens: 24 hours.")
+
+    class Meta:
+        ordering = ["weekday", "opens"]
+        verbose_name_plural = "opening hours"
+        constraints = [models.CheckConstraint(condition=Q(weekday__lte=6), name="opening_hours_weekday_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class HoursException(models.Model):
+    """A date whose hours differ from the week's (a holiday): closed all day, or its own ranges (one
+    row per range). Any row for a date replaces that date's weekly hours."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="hours_exceptions")
+    date = models.DateField()
+    closed = models.BooleanField(default=False, help_text="Closed all day (leave the times empty).")
+    opens = models.TimeField(null=True, blank=True)
+    closes = models.TimeField(null=True, blank=True, help_text="Earlier than opens: after midnight.")
+    note = models.CharField(max_length=200, blank=True, help_text="Shown to customers, e.g. 'Christmas Day'.")
+
+    class Meta:
+        ordering = ["date", "opens"]
+        indexes = [models.Index(fields=["location", "date"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closed=True, opens__isnull=True, closes__isnull=True)
+                | Q(closed=False, opens__isnull=False, closes__isnull=False),
+                name="hours_exception_closed_or_hours",
+            ),
+        ]
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.closed and (self.opens is not None or self.closes is not None):
+            raise ValidationError({"opens": "A closed day has no hours."})
+        if not self.closed and (self.opens is None or self.closes is None):
+            raise ValidationError({"opens": "Give the special hours, or tick closed."})
+
+    def __str__(self) -> str:
+        hours = "closed" if self.closed else f"{self.opens:%H:%M}-{self.closes:%H:%M}"
+        return f"{self.date} {hours}"
