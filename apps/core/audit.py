@@ -167,3 +167,37 @@ def install() -> None:
 
 _manager_create: Callable[..., LogEntry]
 _auditlog_track_field: Callable[[object], bool]
+
+
+# ---------------------------------------------------------------------------------------------
+# Entries for changes made in SQL (conditional UPDATEs, set-based statements): no model instance
+# goes through save(), so no signal fires. The service that made the change builds the entries
+# and writes them together with its other rows (see apps.core.bulk.insert_together).
+
+
+def entry_for(
+    model: type,
+    *,
+    object_pk: object,
+    object_repr: str,
+    action: int = LogEntry.Action.UPDATE,
+    changes: dict[str, list] | None = None,
+    extra: dict | None = None,
+) -> LogEntry:
+    """An unsaved audit entry for a change of `model`'s row `object_pk`, with the actor, the request
+    id and the client address filled in as for any other entry. `changes` is django-auditlog's
+    `{field: [before, after]}`; `extra` goes to `additional_data` beside the actor."""
+    from django.contrib.contenttypes.models import ContentType
+
+    entry = LogEntry(
+        content_type=ContentType.objects.get_for_model(model),  # cached after the first call
+        object_pk=str(object_pk),
+        object_id=int(object_pk) if str(object_pk).isdigit() else None,
+        object_repr=object_repr[:2000],
+        action=action,
+        changes=changes or {},
+        changes_text="",
+        additional_data=dict(extra or {}),
+    )
+    fill_actor(LogEntry, entry)
+    return entry

@@ -11,21 +11,22 @@ was updated in the same transaction, so the stock row's lock serializes lot pick
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from auditlog.models import LogEntry
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from apps.catalog.models import Supplier, SupplierVariant, Variant
-from apps.core.audit import current_actor
+from apps.core.audit import current_actor, entry_for
+from apps.core.bulk import insert_together
 from apps.core.services import events_record
 from apps.core.validation import QUANTITY_MAX, whole_number
+from apps.core.versioning import bump, bump_locked
 from apps.stock.errors import InsufficientStock, InvalidStockRequest, ReservationClosed, StockRuleViolation
 from apps.stock.models import (
     Location,
@@ -62,11 +63,16 @@ class ItemState:
 
 @dataclass
 class _Batch:
-    """What one service call changed: ledger rows and touched stock rows, flushed at the end."""
+    """What one service call changed: ledger rows, touched stock rows and audit entries, flushed at
+    the end. The ledger rows and the audit entries go in ONE statement (`insert_together`): the
+    quantities change in SQL, not through `save()`, so no audit signal fires; `flush` writes one
+    entry per changed stock row (before → after, the deltas, the operations, the reference, and
+    the actor and request id as on every entry) plus any entry a caller added (`audit`)."""
 
     reference: str = ""
     movements: list[Movement] = field(default_factory=list)
     items: dict[int, ItemState] = field(default_factory=dict)
+    audit: list = field(default_factory=list)
 
     def move(
         self,
@@ -94,8 +100,46 @@ class _Batch:
             )
         )
 
+    def _stock_entries(self) -> list:
+        deltas: dict[tuple[int, int], dict[str, int]] = {}
+        kinds: dict[tuple[int, int], set[str]] = {}
+        for movement in self.movements:
+            key = (movement.variant_id, movement.location_id)
+            sums = deltas.setdefault(key, dict.fromkeys(BUCKETS, 0))
+            for bucket in BUCKETS:
+                sums[bucket] += getattr(movement, f"{bucket}_delta")
+            kinds.setdefault(key, set()).add(str(movement.kind))
+        entries = []
+        for item in self.items.values():
+            key = (item.variant_id, item.location_id)
+            delta = deltas.get(key)
+            if not delta or not any(delta.values()):
+                continue
+            changes = {
+                bucket: [str(after - delta[bucket]), str(after)]
+                for bucket, after in (("on_hand", item.on_hand), ("reserved", item.reserved))
+                if delta[bucket]
+            }
+            entries.append(
+                entry_for(
+                    StockItem,
+                    object_pk=item.id,
+                    object_repr=f"{item.sku} @ location {item.location_id}",
+                    changes=changes,
+                    extra={
+                        "stock": {
+                            "operations": sorted(kinds[key]),
+                            "reference": self.reference[:100],
+                            "deltas": {bucket: n for bucket, n in delta.items() if n},
+                            "available": item.available,
+                        }
+                    },
+                )
+            )
+        return entries
+
     def flush(self) -> None:
-        Movement.objects.bulk_create(self.movements)
+        insert_together([(Movement, self.movements), (LogEntry, self._stock_entries() + self.audit)])
         _alerts_and_events(list(self.items.values()))
 
 
@@ -610,6 +654,20 @@ def reservation_hold(*, reservation: Reservation, lines: Iterable[ReserveLine]) 
                 reserved=qty,
             )
     ReservationLine.objects.bulk_create(rows)
+    batch.audit.append(
+        entry_for(
+            Reservation,
+            object_pk=reservation.pk,
+            object_repr=f"reservation {reservation.pk} for {reservation.reference}",
+            action=LogEntry.Action.CREATE,
+            changes={
+                "status": ["None", str(reservation.status)],
+                "reference": ["None", reservation.reference],
+                "expires_at": ["None", reservation.expires_at.isoformat()],
+            },
+            extra={"lines": [[r.variant_id, r.location_id, r.lot_id, r.quantity] for r in rows]},
+        )
+    )
     batch.flush()
     return reservation
 
@@ -647,8 +705,17 @@ def _close(reservation: Reservation, status: str, *, sold: bool, reason: str = "
             lot_id=line.lot_id,
             **deltas,
         )
-    batch.flush()
     locked.status, locked.closed_at = status, timezone.now()
+    batch.audit.append(
+        entry_for(
+            Reservation,
+            object_pk=locked.pk,
+            object_repr=f"reservation {locked.pk} for {locked.reference}",
+            changes={"status": [str(Reservation.Status.ACTIVE), str(status)]},
+            extra={"reason": reason} if reason else None,
+        )
+    )
+    batch.flush()
     locked.save(update_fields=["status", "closed_at"])
     return locked
 
@@ -678,20 +745,50 @@ def reservations_expire_due(*, now: dt.datetime | None = None) -> int:
     return count
 
 
+LOCATION_EDITABLE = (
+    "name",
+    "address",
+    "latitude",
+    "longitude",
+    "timezone",
+    "pickup_enabled",
+    "curbside_enabled",
+    "opening_hours",
+    "city",
+    "postal_code",
+    "country",
+    "phone",
+    "delivery_enabled",
+    "is_public",
+    "is_active",
+)
+
+
+@transaction.atomic
+def location_update(*, location: Location, expected_version: int | None = None, **fields: object) -> Location:
+    """Staff edit a store or warehouse (its code and kind stay: ledgers and files name them)."""
+    bump(location, expected_version=expected_version)
+    changed = [name for name in LOCATION_EDITABLE if name in fields]
+    for name in changed:
+        setattr(location, name, fields[name])
+    try:
+        location.full_clean()
+    except DjangoValidationError as exc:
+        raise InvalidStockRequest("The location is not valid.", details=exc.message_dict) from exc
+    location.save(update_fields=[*changed, "version"])
+    return location
+
+
 @transaction.atomic
 def stock_item_settings_update(*, item: StockItem, expected_version: int | None, **fields: int) -> StockItem:
     """Manual edit of reorder settings with optimistic concurrency: `expected_version` (from the
     ETag the client read) must still be current, else `precondition_failed` (HTTP 412)."""
-    from apps.core.errors import PreconditionFailed
-
     allowed = {k: v for k, v in fields.items() if k in {"reorder_point", "reorder_quantity"}}
     locked = StockItem.objects.select_for_update().select_related("variant").get(pk=item.pk)
-    if expected_version is not None and locked.version != expected_version:
-        raise PreconditionFailed(details={"current_version": locked.version})
+    versioned = bump_locked(locked, expected_version=expected_version)
     for name, value in allowed.items():
         setattr(locked, name, value)
-    locked.version += 1
-    locked.save(update_fields=[*allowed, "version", "updated_at"])  # audited: a person changed it
+    locked.save(update_fields=[*allowed, *versioned, "updated_at"])  # audited: a person changed it
     state = ItemState(
         locked.id,
         locked.variant.sku,
@@ -735,9 +832,10 @@ def transfer_create(
 
 
 @transaction.atomic
-def transfer_ship(*, transfer: Transfer) -> Transfer:
+def transfer_ship(*, transfer: Transfer, expected_version: int | None = None) -> Transfer:
     """Units leave the source (never reserved ones) and are in transit to the destination."""
     transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
+    versioned = bump_locked(transfer, expected_version=expected_version)
     if transfer.status != Transfer.Status.DRAFT:
         raise StockRuleViolation(
             "Only a draft transfer can be shipped.", code="transfer_state", details={"status": transfer.status}
@@ -776,14 +874,15 @@ def transfer_ship(*, transfer: Transfer) -> Transfer:
         batch.items[item.id] = item
     batch.flush()
     transfer.status, transfer.shipped_at = Transfer.Status.IN_TRANSIT, timezone.now()
-    transfer.save(update_fields=["status", "shipped_at"])
+    transfer.save(update_fields=["status", "shipped_at", *versioned])
     return transfer
 
 
 @transaction.atomic
-def transfer_receive(*, transfer: Transfer, received: dict[int, int]) -> Transfer:
+def transfer_receive(*, transfer: Transfer, received: dict[int, int], expected_version: int | None = None) -> Transfer:
     """Receive some or all of each line ({line id: units}); the rest stays in transit."""
     transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
+    versioned = bump_locked(transfer, expected_version=expected_version)
     if transfer.status not in {Transfer.Status.IN_TRANSIT, Transfer.Status.PARTIALLY_RECEIVED}:
         raise StockRuleViolation(
             "Only a shipped transfer can be received.", code="transfer_state", details={"status": transfer.status}
@@ -823,7 +922,7 @@ def transfer_receive(*, transfer: Transfer, received: dict[int, int]) -> Transfe
     done = all(line.received_quantity == line.quantity for line in lines.values())
     transfer.status = Transfer.Status.RECEIVED if done else Transfer.Status.PARTIALLY_RECEIVED
     transfer.received_at = timezone.now() if done else None
-    transfer.save(update_fields=["status", "received_at"])
+    transfer.save(update_fields=["status", "received_at", *versioned])
     return transfer
 
 
@@ -849,14 +948,45 @@ def purchase_order_create(
 
 
 @transaction.atomic
-def purchase_order_send(*, order: PurchaseOrder) -> PurchaseOrder:
+def purchase_order_send(*, order: PurchaseOrder, expected_version: int | None = None) -> PurchaseOrder:
     order = PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+    versioned = bump_locked(order, expected_version=expected_version)
     if order.status != PurchaseOrder.Status.DRAFT:
         raise StockRuleViolation(
             "Only a draft purchase order can be sent.", code="purchase_order_state", details={"status": order.status}
         )
     order.status, order.sent_at = PurchaseOrder.Status.SENT, timezone.now()
-    order.save(update_fields=["status", "sent_at"])
+    order.save(update_fields=["status", "sent_at", *versioned])
+    return order
+
+
+@transaction.atomic
+def purchase_order_update(
+    *,
+    order: PurchaseOrder,
+    expected_version: int | None = None,
+    reference: str | None = None,
+    lines: Sequence[tuple[Variant, int, Decimal | None]] | None = None,
+) -> PurchaseOrder:
+    """Edit a draft purchase order: its reference, and its lines (replaced as a whole)."""
+    order = PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+    versioned = bump_locked(order, expected_version=expected_version)
+    if order.status != PurchaseOrder.Status.DRAFT:
+        raise StockRuleViolation(
+            "Only a draft purchase order can be edited.", code="purchase_order_state", details={"status": order.status}
+        )
+    if lines is not None:
+        if not lines or any(qty <= 0 for _, qty, _ in lines):
+            raise InvalidStockRequest("Give lines of at least 1 unit.", details={"lines": ["Invalid."]})
+        order.lines.all().delete()
+        PurchaseOrderLine.objects.bulk_create(
+            [PurchaseOrderLine(purchase_order=order, variant=v, quantity=q, unit_cost=c) for v, q, c in lines]
+        )
+    fields = list(versioned)
+    if reference is not None:
+        order.reference = reference[:64]
+        fields.append("reference")
+    order.save(update_fields=fields)
     return order
 
 
@@ -870,9 +1000,12 @@ class PurchaseReceipt:
 
 
 @transaction.atomic
-def purchase_order_receive(*, order: PurchaseOrder, receipts: Sequence[PurchaseReceipt]) -> PurchaseOrder:
+def purchase_order_receive(
+    *, order: PurchaseOrder, receipts: Sequence[PurchaseReceipt], expected_version: int | None = None
+) -> PurchaseOrder:
     """Receiving creates lots and receipt movements at the order's location."""
     order = PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+    versioned = bump_locked(order, expected_version=expected_version)
     if order.status not in {PurchaseOrder.Status.SENT, PurchaseOrder.Status.PARTIALLY_RECEIVED}:
         raise StockRuleViolation(
             "Only a sent purchase order can be received.",
@@ -904,7 +1037,7 @@ def purchase_order_receive(*, order: PurchaseOrder, receipts: Sequence[PurchaseR
     done = all(line.received_quantity == line.quantity for line in lines.values())
     order.status = PurchaseOrder.Status.RECEIVED if done else PurchaseOrder.Status.PARTIALLY_RECEIVED
     order.received_at = timezone.now() if done else None
-    order.save(update_fields=["status", "received_at"])
+    order.save(update_fields=["status", "received_at", *versioned])
     return order
 
 
@@ -913,51 +1046,132 @@ def purchase_order_receive(*, order: PurchaseOrder, receipts: Sequence[PurchaseR
 
 VELOCITY_WINDOW_DAYS = 28
 COVER_TARGET_DAYS = 14
+DEFAULT_LEAD_TIME_DAYS = 7  # without a supplier offer
 
 
-@transaction.atomic
-def reorder_suggestions_compute(*, now: dt.datetime | None = None) -> int:
+REORDER_BATCH_SIZE = 5_000
+
+# One batch of stock rows (the next `size` ids after `after`), in ONE statement: the rows are
+# read (a plain MVCC read: no row lock, so reservations and order placement never wait on it),
+# their suggestions upserted and the suggestions of rows that no longer need one deleted.
+# The arithmetic is exact integer/numeric arithmetic of the rules in the docstring below:
+#   velocity   = sold / 28, stored rounded to 0.001
+#   cover      = available / velocity = available * 28 / sold, rounded half-even to 0.1
+#   needed     = ceil(sold * (lead + 14) / 28) - available - in_transit
+_REORDER_BATCH_SQL = """
+WITH items AS (
+    SELECT id, variant_id, location_id, on_hand - reserved AS available, in_transit,
+           reorder_point, reorder_quantity
+    FROM stock_stockitem WHERE id > %(after)s ORDER BY id LIMIT %(size)s
+),
+sold AS (
+    SELECT m.variant_id, m.location_id, -SUM(m.on_hand_delta)::bigint AS units
+    FROM stock_movement m
+    JOIN items i ON i.variant_id = m.variant_id AND i.location_id = m.location_id
+    WHERE m.kind = %(sale)s AND m.created_at >= %(since)s
+    GROUP BY m.variant_id, m.location_id
+),
+offers AS (
+    SELECT DISTINCT ON (o.variant_id) o.variant_id, o.supplier_id, o.minimum_order_quantity AS moq,
+           s.lead_time_days AS lead
+    FROM catalog_suppliervariant o JOIN catalog_supplier s ON s.id = o.supplier_id
+    WHERE o.variant_id IN (SELECT variant_id FROM items)
+    ORDER BY o.variant_id, o.is_preferred DESC, o.cost, o.id
+),
+base AS (
+    SELECT i.id, i.available::bigint AS available, i.reorder_point, i.reorder_quantity,
+           COALESCE(sd.units, 0) AS units, o.supplier_id, o.moq,
+           CEIL(COALESCE(sd.units, 0)::numeric * (COALESCE(o.lead, %(default_lead)s) + %(target)s)
+                / %(window)s)::bigint - i.available - i.in_transit AS needed
+    FROM items i
+    LEFT JOIN sold sd ON sd.variant_id = i.variant_id AND sd.location_id = i.location_id
+    LEFT JOIN offers o ON o.variant_id = i.variant_id
+),
+wanted AS (
+    SELECT b.*, CASE WHEN b.reorder_point > 0 AND b.available <= b.reorder_point
+                     THEN GREATEST(b.needed, b.reorder_quantity) ELSE b.needed END AS wanted
+    FROM base b
+),
+fresh AS (
+    SELECT w.id, w.supplier_id,
+           ROUND(w.units::numeric / %(window)s, 3) AS velocity,
+           CASE WHEN w.units > 0 THEN (
+               (w.available * 10 * %(window)s) / w.units
+               + CASE WHEN 2 * ((w.available * 10 * %(window)s) %% w.units) > w.units THEN 1
+                      WHEN 2 * ((w.available * 10 * %(window)s) %% w.units) = w.units
+                          THEN ((w.available * 10 * %(window)s) / w.units) %% 2
+                      ELSE 0 END
+           )::numeric / 10 END AS cover,
+           CASE WHEN w.moq > 1 THEN ((w.wanted + w.moq - 1) / w.moq) * w.moq ELSE w.wanted END AS quantity
+    FROM wanted w WHERE w.wanted > 0
+),
+upserted AS (
+    INSERT INTO stock_reordersuggestion
+        (stock_item_id, supplier_id, daily_velocity, days_of_cover, suggested_quantity, computed_at)
+    SELECT id, supplier_id, velocity, cover, quantity, %(now)s FROM fresh ORDER BY id
+    ON CONFLICT (stock_item_id) DO UPDATE SET
+        supplier_id = EXCLUDED.supplier_id, daily_velocity = EXCLUDED.daily_velocity,
+        days_of_cover = EXCLUDED.days_of_cover, suggested_quantity = EXCLUDED.suggested_quantity,
+        computed_at = EXCLUDED.computed_at
+    RETURNING 1
+),
+removed AS (
+    DELETE FROM stock_reordersuggestion r USING items i
+    WHERE r.stock_item_id = i.id AND NOT EXISTS (SELECT 1 FROM fresh f WHERE f.id = i.id)
+    RETURNING 1
+)
+SELECT (SELECT max(id) FROM items), (SELECT count(*) FROM upserted), (SELECT count(*) FROM removed)
+"""
+
+
+def _reorder_batch(*, after: int, size: int, now: dt.datetime, since: dt.datetime) -> tuple[int | None, int, int]:
+    """Recompute the suggestions of the next `size` stock rows after id `after`, in its own short
+    transaction. Returns (last stock row id of the batch or None when there is none, suggestions
+    written, stale suggestions removed)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            _REORDER_BATCH_SQL,
+            {
+                "after": after,
+                "size": size,
+                "now": now,
+                "since": since,
+                "sale": Movement.Kind.SALE.value,
+                "window": VELOCITY_WINDOW_DAYS,
+                "target": COVER_TARGET_DAYS,
+                "default_lead": DEFAULT_LEAD_TIME_DAYS,
+            },
+        )
+        last_id, written, removed = cursor.fetchone()
+    return last_id, written, removed
+
+
+def reorder_suggestions_compute(*, now: dt.datetime | None = None, batch_size: int = REORDER_BATCH_SIZE) -> int:
     """Daily: trailing-28-day sales velocity per stock row, its days of cover, and a suggested
     reorder quantity (enough for the preferred supplier's lead time plus two weeks, at least the
-    reorder quantity, rounded up to the supplier's minimum order)."""
+    reorder quantity, rounded up to the supplier's minimum order).
+
+    The offer used per variant is the preferred one, else the cheapest (ties: the oldest offer);
+    without an offer the lead time is 7 days and there is no minimum. A row gets a suggestion only
+    when it needs units; rows that no longer do lose theirs. Returns the suggestions written.
+
+    Set-based and batched: `batch_size` stock rows by id per statement, each batch its own short
+    transaction (one INSERT ... ON CONFLICT DO UPDATE and one DELETE of stale rows, in one
+    statement). Stock rows are only read, never locked, so reservations and order placement run
+    alongside it. A row changed while the job runs is seen as it is when its batch runs; readers
+    may see a mix of this run's and the last run's suggestions until the job ends (each
+    suggestion carries its `computed_at`)."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
     now = now or timezone.now()
     since = now - dt.timedelta(days=VELOCITY_WINDOW_DAYS)
-    sold = {
-        (row["variant_id"], row["location_id"]): -row["units"]
-        for row in Movement.objects.filter(kind=Movement.Kind.SALE, created_at__gte=since)
-        .values("variant_id", "location_id")
-        .annotate(units=Sum("on_hand_delta"))
-    }
-    offers = {}
-    for offer in SupplierVariant.objects.select_related("supplier").order_by("-is_preferred", "cost"):
-        offers.setdefault(offer.variant_id, offer)
-    ReorderSuggestion.objects.all().delete()
-    suggestions = []
-    for item in StockItem.objects.all():
-        velocity = Decimal(sold.get((item.variant_id, item.location_id), 0)) / VELOCITY_WINDOW_DAYS
-        available = item.on_hand - item.reserved
-        cover = (Decimal(available) / velocity).quantize(Decimal("0.1")) if velocity > 0 else None
-        offer = offers.get(item.variant_id)
-        lead = offer.supplier.lead_time_days if offer else 7
-        needed = math.ceil(velocity * (lead + COVER_TARGET_DAYS)) - available - item.in_transit
-        if item.reorder_point and available <= item.reorder_point:
-            needed = max(needed, item.reorder_quantity)
-        if needed <= 0:
-            continue
-        if offer and offer.minimum_order_quantity > 1:
-            needed = math.ceil(needed / offer.minimum_order_quantity) * offer.minimum_order_quantity
-        suggestions.append(
-            ReorderSuggestion(
-                stock_item=item,
-                supplier=offer.supplier if offer else None,
-                daily_velocity=velocity.quantize(Decimal("0.001")),
-                days_of_cover=cover,
-                suggested_quantity=needed,
-                computed_at=now,
-            )
-        )
-    ReorderSuggestion.objects.bulk_create(suggestions)
-    return len(suggestions)
+    total, after = 0, 0
+    while True:
+        last_id, written, _removed = _reorder_batch(after=after, size=batch_size, now=now, since=since)
+        if last_id is None:
+            return total
+        total += written
+        after = last_id
 
 
 @transaction.atomic
@@ -984,9 +1198,16 @@ def purchase_orders_draft_from_suggestions() -> list[PurchaseOrder]:
 
 def reservation_extend(*, reservation: Reservation, until: dt.datetime) -> None:
     """Hold an active reservation longer (a paid order keeps its stock until fulfilment)."""
-    Reservation.objects.filter(pk=reservation.pk, status=Reservation.Status.ACTIVE, expires_at__lt=until).update(
-        expires_at=until
-    )
+    changed = Reservation.objects.filter(
+        pk=reservation.pk, status=Reservation.Status.ACTIVE, expires_at__lt=until
+    ).update(expires_at=until)
+    if changed:
+        entry_for(
+            Reservation,
+            object_pk=reservation.pk,
+            object_repr=f"reservation {reservation.pk} for {reservation.reference}",
+            changes={"expires_at": [reservation.expires_at.isoformat(), until.isoformat()]},
+        ).save()
 
 
 RETURN_BUCKETS = {"resaleable": "on_hand", "damaged": "damaged", "quarantine": "returned"}

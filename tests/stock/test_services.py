@@ -80,7 +80,10 @@ def test_expired_lots_are_never_sold(in_a):
     # OLD expired yesterday (its units are still on hand until written off).
     from apps.stock.models import Lot
 
-    Lot.objects.filter(batch_number="OLD").update(expiry_date=dt.date.today() - dt.timedelta(days=1))
+    # "Yesterday" in the tenant's time zone (the machine's date is a day ahead of it after midnight UTC).
+    from apps.stock.services import _tenant_today
+
+    Lot.objects.filter(batch_number="OLD").update(expiry_date=_tenant_today() - dt.timedelta(days=1))
     with pytest.raises(InsufficientStock) as raised:
         services.reservation_create(reference="o", lines=[services.ReserveLine(var, loc, 3)], ttl=TTL)
     assert raised.value.details["lines"][0]["available"] == 2

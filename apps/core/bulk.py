@@ -1,0 +1,55 @@
+"""Several models' rows in one round trip.
+
+`bulk_create` costs one statement per model. Where a unit of work writes rows of several models
+that nothing reads back (a stock change's ledger rows and its audit entries), `insert_together`
+sends them as ONE statement: every bulk INSERT but the last becomes a data-modifying CTE of the
+last (PostgreSQL runs them all, atomically, in the caller's transaction). The SQL and the values
+are Django's own (`InsertQuery`), so defaults, `auto_now_add` and JSON fields behave exactly as in
+`bulk_create`; the rows' primary keys are not read back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import connection
+from django.db.models import AutoField, Model
+from django.db.models.sql import InsertQuery
+
+# Above this many rows in all, one statement per model (the statement text grows with the rows).
+MAX_ROWS_TOGETHER = 2000
+
+
+def _insert_sql(model: type[Model], objs: Sequence[Model]) -> tuple[str, list]:
+    opts = model._meta
+    fields = [f for f in opts.concrete_fields if not f.generated and not isinstance(f, AutoField)]
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")
+    query = InsertQuery(model)
+    query.insert_values(fields, objs)
+    compiler = query.get_compiler(connection=connection)
+    statements = compiler.as_sql()
+    if len(statements) != 1:  # pragma: no cover - PostgreSQL inserts many rows in one statement
+        raise RuntimeError("expected one INSERT statement")
+    sql, params = statements[0]
+    return sql, list(params)
+
+
+def insert_together(groups: Sequence[tuple[type[Model], Sequence[Model]]]) -> None:
+    """Insert every group's rows; one statement for all of them (see the module docstring)."""
+    groups = [(model, list(objs)) for model, objs in groups if objs]
+    if not groups:
+        return
+    if sum(len(objs) for _, objs in groups) > MAX_ROWS_TOGETHER:
+        for model, objs in groups:
+            model._default_manager.bulk_create(objs, batch_size=MAX_ROWS_TOGETHER)
+        return
+    parts = [_insert_sql(model, objs) for model, objs in groups]
+    *ctes, (last_sql, last_params) = parts
+    sql = last_sql
+    params: list = []
+    if ctes:
+        sql = "WITH " + ", ".join(f"_ins{n} AS ({text})" for n, (text, _) in enumerate(ctes)) + " " + last_sql
+        params = [p for _, ps in ctes for p in ps]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params + last_params)
