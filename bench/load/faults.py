@@ -31,7 +31,7 @@ class Fault:
     window: Window = field(default_factory=Window)
     notes: list[str] = field(default_factory=list)
 
-    def during(self, stack, harness) -> None:  # noqa: ANN001
+    def during(self, stack, harness) -> None:
         raise NotImplementedError
 
     def expect(self, report: dict) -> list[str]:
@@ -42,11 +42,7 @@ class Fault:
 def _recovered(report: dict, window: Window, grace: float = 30.0) -> list[str]:
     """After the fault ended (plus `grace`), requests answer without 5xx or connection errors again."""
     timeline = report.get("timeline", {})
-    after = [
-        (int(s), c)
-        for s, c in timeline.items()
-        if int(s) >= window.end + grace
-    ]
+    after = [(int(s), c) for s, c in timeline.items() if int(s) >= window.end + grace]
     if not after:
         return []  # the load ended inside the grace period: nothing to judge
     bad = sum(n for _, c in after for status, n in c.items() if status == "0" or status.startswith("5"))
@@ -66,7 +62,7 @@ def _during_statuses(report: dict, window: Window) -> dict[str, int]:
 
 
 class WorkerKill(Fault):
-    def during(self, stack, harness) -> None:  # noqa: ANN001
+    def during(self, stack, harness) -> None:
         harness.note_in_flight("before the kill")
         self.window.start = time.time()
         stack.kill("worker", signal.SIGKILL)  # the whole process group: master and its children
@@ -76,7 +72,7 @@ class WorkerKill(Fault):
 
 
 class RedisRestart(Fault):
-    def during(self, stack, harness) -> None:  # noqa: ANN001
+    def during(self, stack, harness) -> None:
         self.window.start = time.time()
         stack.redis_kill(signal.SIGKILL)
         time.sleep(self.down)
@@ -93,7 +89,7 @@ class RedisRestart(Fault):
 
 
 class PostgresRestart(Fault):
-    def during(self, stack, harness) -> None:  # noqa: ANN001
+    def during(self, stack, harness) -> None:
         self.window.start = time.time()
         stack.pg.stop("immediate")  # like a crash: in-flight transactions are cut, recovery on start
         stack.note("postgres stopped (immediate)")
@@ -112,7 +108,7 @@ class PostgresRestart(Fault):
 
 
 class StripeWebhooksChaos(Fault):
-    def during(self, stack, harness) -> None:  # noqa: ANN001
+    def during(self, stack, harness) -> None:
         self.window.start = self.window.end = time.time()  # the chaos lasts the whole run
 
     def expect(self, report: dict) -> list[str]:
@@ -122,7 +118,7 @@ class StripeWebhooksChaos(Fault):
 
 
 class StripeDown(Fault):
-    def during(self, stack, harness) -> None:  # noqa: ANN001
+    def during(self, stack, harness) -> None:
         self.window.start = time.time()
         stack.stop("stripe")  # state saved; connection refused until it is back
         time.sleep(self.down)
@@ -142,7 +138,7 @@ class StripeDown(Fault):
 class ReceiverMode(Fault):
     mode = "error"
 
-    def during(self, stack, harness) -> None:  # noqa: ANN001
+    def during(self, stack, harness) -> None:
         self.window.start = time.time()
         harness.receiver.mode = self.mode
         time.sleep(self.down)
@@ -160,11 +156,13 @@ class ReceiverHang(ReceiverMode):
 
 
 class IdempotentRetry(Fault):
-    def during(self, stack, harness) -> None:  # noqa: ANN001
+    def during(self, stack, harness) -> None:
         self.window.start = self.window.end = time.time()
 
     def expect(self, report: dict) -> list[str]:
-        replays = sum(n for name, c in report.get("status", {}).items() if name.endswith("(retry)") for n in c.values())
+        replays = sum(
+            n for name, c in report.get("status", {}).items() if name.endswith("(retry)") for n in c.values()
+        )
         self.notes.append(f"{replays} requests repeated with the same Idempotency-Key")
         return [] if replays else ["no request was repeated: the scenario did not run"]
 
@@ -176,15 +174,20 @@ def make(name: str, seconds: float) -> Fault:
             "worker-kill", "SIGKILL the Celery worker (master and children) mid-task, start it again", down=5.0
         ),
         "redis-restart": lambda: RedisRestart(
-            "redis-restart", "SIGKILL the private Redis during load, start it again", down=8.0,
+            "redis-restart",
+            "SIGKILL the private Redis during load, start it again",
+            down=8.0,
             needs_private_redis=True,
         ),
         "postgres-restart": lambda: PostgresRestart(
-            "postgres-restart", "stop the private PostgreSQL (immediate: a crash) during load, start it again",
-            down=6.0, needs_private_postgres=True,
+            "postgres-restart",
+            "stop the private PostgreSQL (immediate: a crash) during load, start it again",
+            down=6.0,
+            needs_private_postgres=True,
         ),
         "stripe-webhooks": lambda: StripeWebhooksChaos(
-            "stripe-webhooks", "Stripe's webhooks dropped (delivered later), duplicated and out of order",
+            "stripe-webhooks",
+            "Stripe's webhooks dropped (delivered later), duplicated and out of order",
             load_env={"LOAD_STRIPE_CHAOS": "1"},
         ),
         "stripe-down": lambda: StripeDown(
@@ -197,7 +200,8 @@ def make(name: str, seconds: float) -> Fault:
             "receiver-hang", "the webhook receiver hangs (no answer) for 40% of the run", at=0.2, down=long
         ),
         "idempotent-retry": lambda: IdempotentRetry(
-            "idempotent-retry", "the client repeats every unsafe request with the same Idempotency-Key",
+            "idempotent-retry",
+            "the client repeats every unsafe request with the same Idempotency-Key",
             load_env={"LOAD_RETRY_UNSAFE": "1"},
         ),
     }

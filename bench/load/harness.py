@@ -23,7 +23,7 @@ TEMPLATE_URL = "postgres://root@127.0.0.1:5432/fnb_load"  # a migrated copy to c
 
 
 class Harness:
-    def __init__(self, args, fault: Fault | None = None) -> None:  # noqa: ANN001
+    def __init__(self, args, fault: Fault | None = None) -> None:
         self.args = args
         self.fault = fault
         from bench.load.seed import run_tag
@@ -79,9 +79,7 @@ class Harness:
             )
             dump.unlink()
         self.say("private PostgreSQL: manage.py release (migrations, base schema)")
-        subprocess.run(  # noqa: S603
-            [sys.executable, "manage.py", "release", "-v0"], cwd=ROOT, env=self.stack.env(), check=True
-        )
+        subprocess.run([sys.executable, "manage.py", "release", "-v0"], cwd=ROOT, env=self.stack.env(), check=True)
 
     def setup(self) -> None:
         a = self.args
@@ -146,7 +144,7 @@ class Harness:
                     out["unrelayed"] += OutboxEvent.objects.filter(published_at__isnull=True).count()
                     for status in ("pending", "sending", "failed"):
                         out[status] += WebhookDelivery.objects.filter(status=status).count()
-        except Exception as exc:  # noqa: BLE001 - the database may be the fault
+        except Exception as exc:
             connection.close()
             return {"error": type(exc).__name__}
         connection.set_schema_to_public()
@@ -195,7 +193,9 @@ class Harness:
                 threading.Event().wait(delay)
                 self.say(f"fault {self.fault.name}: {self.fault.summary}")
                 self.fault.during(self.stack, self)
-                self.say(f"fault {self.fault.name}: over after {self.fault.window.end - self.fault.window.start:.1f} s")
+                self.say(
+                    f"fault {self.fault.name}: over after {self.fault.window.end - self.fault.window.start:.1f} s"
+                )
             proc.wait(timeout=a.seconds + 120)
             self.load_ended = time.time()
         self.say(f"locust finished (exit {proc.returncode})")
@@ -214,8 +214,13 @@ class Harness:
         for intent in invariants.stripe_intents(self.stack.stripe_base, STRIPE_KEY):
             schema = (intent.get("metadata") or {}).get("tenant")
             if intent["status"] == "succeeded" and intent["id"] not in notified and schema in hosts:
-                event = {"id": f"evt_owed_{intent['id']}", "object": "event", "type": "payment_intent.succeeded",
-                         "created": int(time.time()), "data": {"object": intent}}
+                event = {
+                    "id": f"evt_owed_{intent['id']}",
+                    "object": "event",
+                    "type": "payment_intent.succeeded",
+                    "created": int(time.time()),
+                    "data": {"object": intent},
+                }
                 owed.append((hosts[schema], json.dumps(event)))
         import hashlib
         import hmac
@@ -230,7 +235,11 @@ class Harness:
                     resp = requests.post(
                         f"{self.stack.web_base}/api/v1/payments/stripe/webhook",
                         data=body,
-                        headers={"Host": host, "Content-Type": "application/json", "Stripe-Signature": f"t={ts},v1={sig}"},
+                        headers={
+                            "Host": host,
+                            "Content-Type": "application/json",
+                            "Stripe-Signature": f"t={ts},v1={sig}",
+                        },
                         timeout=30,
                     )
                     if resp.status_code == 200:
@@ -353,7 +362,7 @@ class Harness:
 
                 connection.close()
                 self.stack.pg.stop()
-        except Exception as exc:  # noqa: BLE001 - report, do not hide the run's result
+        except Exception as exc:
             self.say(f"teardown: {exc!r}")
 
     def execute(self) -> dict:
@@ -415,7 +424,9 @@ def print_report(r: dict) -> None:
         f"stream: {s['opens']} opens, {s['events']} events; arrivals {s['arrivals']}, seen on a screen "
         f"{s['arrivals_seen']} {s['arrival_to_screen_ms']}"
     )
-    print(f"webhooks (Stripe -> platform): {r['webhooks']}; owed and delivered after the load: {r['stripe_owed_delivered']}")
+    print(
+        f"webhooks (Stripe -> platform): {r['webhooks']}; owed, delivered after the load: {r['stripe_owed_delivered']}"
+    )
     print(f"receiver: {r['receiver']}")
     print(f"drained: {r['drained']} in {r['drain_s']} s")
     for schema, info in r["tenants"].items():

@@ -33,7 +33,10 @@ def stripe_intents(stripe_base: str, api_key: str) -> list[dict]:
     while True:
         params = {"limit": 100, **({"starting_after": after} if after else {})}
         resp = requests.get(
-            f"{stripe_base}/v1/payment_intents", params=params, headers={"Authorization": f"Bearer {api_key}"}, timeout=60
+            f"{stripe_base}/v1/payment_intents",
+            params=params,
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=60,
         )
         resp.raise_for_status()
         page = resp.json()
@@ -72,10 +75,11 @@ def check_tenant(schema: str, *, intents: list[dict], accepted: dict[str, float]
             )
         }
         for item in StockItem.objects.all():
-            if sums.get((item.variant_id, item.location_id), (0, 0)) != (item.on_hand, item.reserved):
+            ledger = sums.get((item.variant_id, item.location_id), (0, 0))
+            if ledger != (item.on_hand, item.reserved):
                 v["ledger_equals_stock"].append(
-                    f"stock {item.variant_id}@{item.location_id}: ledger {sums.get((item.variant_id, item.location_id))}"
-                    f" != row ({item.on_hand}, {item.reserved})"
+                    f"stock {item.variant_id}@{item.location_id}: ledger {ledger} "
+                    f"!= row ({item.on_hand}, {item.reserved})"
                 )
         lot_sums = {
             (r["lot_id"], r["location_id"]): (r["oh"], r["rs"])
@@ -101,9 +105,10 @@ def check_tenant(schema: str, *, intents: list[dict], accepted: dict[str, float]
             .values_list("variant_id", "n")
         )
         for item in StockItem.objects.filter(location=store):
-            if item.reserved != held.get(item.variant_id, 0):
+            on_orders = held.get(item.variant_id, 0)
+            if item.reserved != on_orders:
                 v["reserved_equals_orders"].append(
-                    f"variant {item.variant_id}: {item.reserved} reserved, {held.get(item.variant_id, 0)} on held orders"
+                    f"variant {item.variant_id}: {item.reserved} reserved, {on_orders} on held orders"
                 )
 
         # -- payments against Stripe's state
@@ -162,9 +167,7 @@ def check_tenant(schema: str, *, intents: list[dict], accepted: dict[str, float]
         if unpublished:
             v["outbox_once"].append(f"{unpublished} outbox events never relayed")
         subscribed = {
-            pk
-            for pk, topic in OutboxEvent.objects.values_list("pk", "topic")
-            if topic.startswith(SUBSCRIBED_FAMILIES)
+            pk for pk, topic in OutboxEvent.objects.values_list("pk", "topic") if topic.startswith(SUBSCRIBED_FAMILIES)
         }
         deliveries = Counter()
         not_succeeded = Counter()

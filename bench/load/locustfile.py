@@ -21,6 +21,7 @@ Every response body is searched for another tenant's tag (`cross_tenant` failure
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -78,7 +79,7 @@ class Api:
     tenant: dict
     auth: dict
 
-    def call(self, method: str, path: str, name: str, *, ok=(200,), body=None, headers=None) -> dict | None:  # noqa: ANN001
+    def call(self, method: str, path: str, name: str, *, ok=(200,), body=None, headers=None) -> dict | None:
         unsafe = method in ("POST", "PUT", "PATCH", "DELETE")
         hdrs = {"Host": self.tenant["host"], **self.auth, **(headers or {})}
         if unsafe and "Idempotency-Key" not in hdrs and name != "POST /payments/stripe/webhook":
@@ -91,7 +92,7 @@ class Api:
                 first = (status, data)
             if RETRY_UNSAFE and unsafe and status and status < 500:
                 # The client lost the answer and sends the same request again, same key.
-                again, status2 = self._once(method, path, name + " (retry)", ok + (409,), body, hdrs)
+                again, status2 = self._once(method, path, name + " (retry)", (*ok, 409), body, hdrs)
                 if status2 and status2 < 500 and status2 != 409 and status2 != status:
                     RESULT["idempotency_mismatch"].append([name, status, status2])
                 elif status2 == status and status in (200, 201) and _ident(again) != _ident(data):
@@ -103,7 +104,7 @@ class Api:
                 time.sleep(0.5 * (attempt + 1))
         return None
 
-    def _once(self, method, path, name, ok, body, hdrs) -> tuple[dict | None, int]:  # noqa: ANN001
+    def _once(self, method, path, name, ok, body, hdrs) -> tuple[dict | None, int]:
         with self.client.request(method, path, name=name, json=body, headers=hdrs, catch_response=True) as resp:
             status = resp.status_code or 0
             STATUS[name][status] += 1
@@ -118,14 +119,12 @@ class Api:
                 resp.success()
             else:
                 code = ""
-                try:
+                with contextlib.suppress(Exception):  # not JSON: keep the status alone
                     code = (resp.json().get("error") or {}).get("code", "")
-                except Exception:  # noqa: BLE001, S110 - not JSON: keep the status alone
-                    pass
                 resp.failure(f"{status} {code}".strip())
             try:
                 return (resp.json() if text else None), status
-            except Exception:  # noqa: BLE001
+            except Exception:
                 return None, status
 
 
@@ -167,7 +166,9 @@ class Shopper(Api, FastHttpUser):
     @task(4)
     def price(self) -> None:
         sku = self.rng.choice(self.tenant["skus"])
-        self.call("GET", f"/api/v1/variants/{sku}/price?quantity={self.rng.randint(1, 30)}", "GET /variants/{sku}/price")
+        self.call(
+            "GET", f"/api/v1/variants/{sku}/price?quantity={self.rng.randint(1, 30)}", "GET /variants/{sku}/price"
+        )
 
     @task(5)
     def quote(self) -> None:
@@ -180,7 +181,7 @@ class Shopper(Api, FastHttpUser):
 
     # -- ordering
     def _lines(self) -> list[dict]:
-        skus = self.rng.sample(self.tenant["skus"], 2) + [self.rng.choice(self.tenant["lot_skus"])]
+        skus = [*self.rng.sample(self.tenant["skus"], 2), self.rng.choice(self.tenant["lot_skus"])]
         if self.rng.random() < 0.3:
             skus.append(self.tenant["hot_sku"])
         return [{"sku": sku, "quantity": self.rng.randint(1, 3)} for sku in skus]
@@ -245,8 +246,14 @@ class Shopper(Api, FastHttpUser):
             exc = e
         events.request.fire(
             request_type=method,
-            name="stripe " + ("confirm" if path.endswith("/confirm") else "attach card" if path.count("/") == 3 else
-                          path.split("/")[2]),
+            name="stripe "
+            + (
+                "confirm"
+                if path.endswith("/confirm")
+                else "attach card"
+                if path.count("/") == 3
+                else path.split("/")[2]
+            ),
             response_time=(time.perf_counter() - start) * 1000,
             response_length=length,
             exception=exc,
@@ -259,8 +266,13 @@ class Shopper(Api, FastHttpUser):
         card = self._stripe(
             "POST",
             "/v1/payment_methods",
-            {"type": "card", "card[number]": "4242424242424242", "card[exp_month]": "12", "card[exp_year]": "2031",
-             "card[cvc]": "123"},
+            {
+                "type": "card",
+                "card[number]": "4242424242424242",
+                "card[exp_month]": "12",
+                "card[exp_year]": "2031",
+                "card[cvc]": "123",
+            },
         )
         if not card or not self._stripe("POST", f"/v1/payment_intents/{intent_id}", {"payment_method": card["id"]}):
             return None
@@ -269,14 +281,24 @@ class Shopper(Api, FastHttpUser):
     def _stripe_webhooks(self, intent: dict) -> None:
         """Stripe tells the tenant's endpoint; with chaos, as a flaky network would."""
         now = int(time.time())
-        succeeded = {"id": f"evt_{uuid.uuid4().hex[:20]}", "object": "event", "type": "payment_intent.succeeded",
-                     "created": now, "data": {"object": intent}}
+        succeeded = {
+            "id": f"evt_{uuid.uuid4().hex[:20]}",
+            "object": "event",
+            "type": "payment_intent.succeeded",
+            "created": now,
+            "data": {"object": intent},
+        }
         plan = [succeeded]
         RESULT["intents_notified"].append(intent["id"])
         if STRIPE_CHAOS:
             r = self.rng.random()
-            failed = {"id": f"evt_{uuid.uuid4().hex[:20]}", "object": "event", "type": "payment_intent.payment_failed",
-                      "created": now - 5, "data": {"object": {**intent, "status": "requires_payment_method"}}}
+            failed = {
+                "id": f"evt_{uuid.uuid4().hex[:20]}",
+                "object": "event",
+                "type": "payment_intent.payment_failed",
+                "created": now - 5,
+                "data": {"object": {**intent, "status": "requires_payment_method"}},
+            }
             if r < 0.25:  # dropped: Stripe retries later (the harness delivers it after the load)
                 RESULT["webhooks_dropped"].append([self.tenant["host"], json.dumps(succeeded)])
                 RESULT["webhooks_sent"]["dropped"] += 1
@@ -296,8 +318,9 @@ class Shopper(Api, FastHttpUser):
         name = "POST /payments/stripe/webhook"
         hdrs = {"Host": self.tenant["host"], "Stripe-Signature": _sign(payload), "Content-Type": "application/json"}
         for attempt in range(5):  # Stripe retries a webhook that did not answer 2xx
-            with self.client.request("POST", "/api/v1/payments/stripe/webhook", name=name, data=payload,
-                                     headers=hdrs, catch_response=True) as resp:
+            with self.client.request(
+                "POST", "/api/v1/payments/stripe/webhook", name=name, data=payload, headers=hdrs, catch_response=True
+            ) as resp:
                 STATUS[name][resp.status_code or 0] += 1
                 TIMELINE[int(time.time())][resp.status_code or 0] += 1
                 if resp.status_code == 200:
@@ -335,7 +358,8 @@ class Staff(Api, FastHttpUser):
 
     def _orders(self, status: str) -> list[dict]:
         page = self.call(
-            "GET", f"/api/v1/orders?status={status}&location={self.tenant['store_id']}&page_size=10",
+            "GET",
+            f"/api/v1/orders?status={status}&location={self.tenant['store_id']}&page_size=10",
             "GET /orders?status",
         )
         return (page or {}).get("results", [])
@@ -344,21 +368,35 @@ class Staff(Api, FastHttpUser):
     def move_orders(self) -> None:
         for order in self._orders("paid")[:4]:
             for to in ("preparing", "ready"):
-                self.call("POST", f"/api/v1/orders/{order['id']}/transitions", "POST /orders/{id}/transitions",
-                          ok=(200, 409), body={"to": to})
+                self.call(
+                    "POST",
+                    f"/api/v1/orders/{order['id']}/transitions",
+                    "POST /orders/{id}/transitions",
+                    ok=(200, 409),
+                    body={"to": to},
+                )
         for order in self._orders("ready")[:4]:
             if order.get("fulfilment") == "curbside":
                 if f"{self.tenant['schema']}:{order['id']}" in RESULT["arrivals"]:
-                    self.call("POST", f"/api/v1/orders/{order['id']}/hand-over", "POST /orders/{id}/hand-over",
-                              ok=(200, 409))
+                    self.call(
+                        "POST", f"/api/v1/orders/{order['id']}/hand-over", "POST /orders/{id}/hand-over", ok=(200, 409)
+                    )
             else:
-                self.call("POST", f"/api/v1/orders/{order['id']}/transitions", "POST /orders/{id}/transitions",
-                          ok=(200, 409), body={"to": "completed"})
+                self.call(
+                    "POST",
+                    f"/api/v1/orders/{order['id']}/transitions",
+                    "POST /orders/{id}/transitions",
+                    ok=(200, 409),
+                    body={"to": "completed"},
+                )
 
     @task(1)
     def inventory(self) -> None:
-        self.call("GET", f"/api/v1/locations/{self.tenant['store_id']}/inventory?page_size=50",
-                  "GET /locations/{id}/inventory")
+        self.call(
+            "GET",
+            f"/api/v1/locations/{self.tenant['store_id']}/inventory?page_size=50",
+            "GET /locations/{id}/inventory",
+        )
 
 
 class StoreScreen(User):
@@ -373,17 +411,25 @@ class StoreScreen(User):
     @task
     def watch(self) -> None:
         url = f"{FIXTURE['stream_base']}/api/v1/streams/locations/{self.tenant['store_id']}/curbside"
-        hdrs = {"Host": self.tenant["host"], "Authorization": f"Bearer {self.tenant['staff']}",
-                "Accept": "text/event-stream"}
+        hdrs = {
+            "Host": self.tenant["host"],
+            "Authorization": f"Bearer {self.tenant['staff']}",
+            "Accept": "text/event-stream",
+        }
         start = time.perf_counter()
         exc = None
         status = 0
         try:
             with requests.get(url, headers=hdrs, stream=True, timeout=(5, 20)) as resp:
                 status = resp.status_code
-                events.request.fire(request_type="SSE", name="stream curbside (open)",
-                                    response_time=(time.perf_counter() - start) * 1000, response_length=0,
-                                    exception=None if status == 200 else RuntimeError(str(status)), context={})
+                events.request.fire(
+                    request_type="SSE",
+                    name="stream curbside (open)",
+                    response_time=(time.perf_counter() - start) * 1000,
+                    response_length=0,
+                    exception=None if status == 200 else RuntimeError(str(status)),
+                    context={},
+                )
                 STATUS["stream curbside (open)"][status] += 1
                 RESULT["stream_opens"] += 1
                 if status != 200:
@@ -407,9 +453,14 @@ class StoreScreen(User):
         except requests.RequestException as e:
             exc = e
             STATUS["stream curbside (open)"][0] += 1
-            events.request.fire(request_type="SSE", name="stream curbside (open)",
-                                response_time=(time.perf_counter() - start) * 1000, response_length=0,
-                                exception=exc, context={})
+            events.request.fire(
+                request_type="SSE",
+                name="stream curbside (open)",
+                response_time=(time.perf_counter() - start) * 1000,
+                response_length=0,
+                exception=exc,
+                context={},
+            )
             time.sleep(1)
 
 
@@ -425,8 +476,10 @@ class Partner(Api, FastHttpUser):
 
     @task(2)
     def bulk_sync(self) -> None:
-        lines = [{"sku": sku, "location": self.tenant["warehouse_code"], "on_hand": self.rng.randint(100, 900)}
-                 for sku in self.tenant["sync_skus"]]
+        lines = [
+            {"sku": sku, "location": self.tenant["warehouse_code"], "on_hand": self.rng.randint(100, 900)}
+            for sku in self.tenant["sync_skus"]
+        ]
         self.call("POST", "/api/v1/sync/stock", "POST /sync/stock", body={"mode": "per_line", "lines": lines})
 
     @task(2)
@@ -442,7 +495,7 @@ class Partner(Api, FastHttpUser):
 
 
 @events.test_stop.add_listener
-def _write_results(environment, **_: object) -> None:  # noqa: ANN001
+def _write_results(environment, **_: object) -> None:
     path = os.environ.get("LOAD_RESULTS")
     if not path:
         return

@@ -47,7 +47,7 @@ class TenantFixture:
 
 
 def run_tag() -> str:
-    return "".join(random.choice("BCDFGHJKMNPQRSTVWXZ") for _ in range(4))  # noqa: S311
+    return "".join(random.choice("BCDFGHJKMNPQRSTVWXZ") for _ in range(4))
 
 
 def seed(*, run: str, tenants: int, customers: int, receiver_base: str) -> list[TenantFixture]:
@@ -128,9 +128,7 @@ def _seed_tenant(
             lines.append(ReceiptLine(v, qty))
     stock_receive(location=store, lines=lines, reference="load-seed")
     plain = [v for v in variants if not v.tracks_lots]
-    stock_receive(
-        location=warehouse, lines=[ReceiptLine(v, WAREHOUSE_STOCK) for v in plain], reference="load-seed"
-    )
+    stock_receive(location=warehouse, lines=[ReceiptLine(v, WAREHOUSE_STOCK) for v in plain], reference="load-seed")
 
     run = uuid.uuid4().hex[:6]
     tokens = []

@@ -33,10 +33,11 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-SECRET_KEY = "load-harness-secret-key-not-a-secret-but-at-least-fifty-characters-long"
+# Throw-away values for the harness's own processes (not secrets: nothing outside the run uses them).
+SECRET_KEY = "load-harness-secret-key-not-a-secret-but-at-least-fifty-characters-long"  # noqa: S105
 STRIPE_KEY = "sk_test_" + "loadharness" * 3
-WEBHOOK_SECRET = "whsec_load_harness"
-METRICS_TOKEN = "load-harness-metrics"
+WEBHOOK_SECRET = "whsec_load_harness"  # noqa: S105
+METRICS_TOKEN = "load-harness-metrics"  # noqa: S105
 
 # The harness compresses the platform's clock for retries and leases so that a run of minutes
 # sees what production sees in hours; every other setting is production's.
@@ -64,13 +65,13 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return False
 
 
-def wait_for(predicate, timeout: float, step: float = 0.1) -> bool:  # noqa: ANN001
+def wait_for(predicate, timeout: float, step: float = 0.1) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             if predicate():
                 return True
-        except Exception:  # noqa: BLE001, S110 - a probe that fails is a "not yet"
+        except Exception:  # noqa: S110 - a probe that fails is a "not yet"
             pass
         time.sleep(step)
     return False
@@ -178,7 +179,7 @@ class Stack:
         web_workers: int = 2,
         web_threads: int = 4,
         worker_concurrency: int = 2,
-        receiver=None,  # noqa: ANN001
+        receiver=None,
     ) -> None:
         self.run_dir = run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -419,7 +420,7 @@ class Stack:
     def note(self, what: str) -> None:
         self.events.append((time.time(), what))
 
-    def up(self, names=("stripe", "web", "stream", "worker", "beat")) -> None:  # noqa: ANN001
+    def up(self, names=("stripe", "web", "stream", "worker", "beat")) -> None:
         if not self.procs:
             self._define()
         for name in names:
