@@ -74,6 +74,8 @@ TENANT_TABLES_TO_CLEAN = [
     "loyalty_programmesettings",
     "orders_routestop",
     "orders_deliveryroute",
+    "payments_invoicepayment",
+    "payments_invoice",
     "payments_refund",
     "payments_payment",
     "payments_stripeevent",

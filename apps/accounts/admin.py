@@ -62,10 +62,44 @@ class AuthSessionAdmin(admin.ModelAdmin):
 class WholesaleAccountAdmin(admin.ModelAdmin):
     """Wholesale applications: approving one lets its buyers order."""
 
-    list_display = ["name", "tax_id", "price_list_group", "is_approved", "approved_at", "created_at"]
-    list_filter = ["is_approved", "price_list_group"]
+    list_display = [
+        "name",
+        "tax_id",
+        "price_list_group",
+        "is_approved",
+        "credit_limit",
+        "payment_terms",
+        "open_balance",
+        "credit_hold",
+        "created_at",
+    ]
+    list_filter = ["is_approved", "price_list_group", "payment_terms", "credit_hold"]
     search_fields = ["name", "tax_id"]
-    readonly_fields = ["is_approved", "approved_at"]
+    # The open balance and the hold follow the invoices (apps.payments.invoices); staff set limit and terms.
+    readonly_fields = [
+        "is_approved",
+        "approved_at",
+        "open_balance",
+        "available_credit",
+        "credit_hold",
+        "credit_hold_at",
+    ]
+    fieldsets = (
+        (None, {"fields": ("name", "tax_id", "billing_address", "price_list_group", "is_approved", "approved_at")}),
+        (
+            "Credit terms",
+            {
+                "fields": (
+                    "credit_limit",
+                    "payment_terms",
+                    "open_balance",
+                    "available_credit",
+                    "credit_hold",
+                    "credit_hold_at",
+                )
+            },
+        ),
+    )
     actions = ["approve"]
 
     @admin.action(description="Approve the selected accounts (their buyers may order)", permissions=["change"])

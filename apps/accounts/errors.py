@@ -28,3 +28,11 @@ class EmailTaken(ApplicationError):
     code = "email_taken"
     status_code = status.HTTP_409_CONFLICT
     default_message = "An account with this e-mail address already exists."
+
+
+class CreditLimitExceeded(ApplicationError):
+    """An order on account would take the business's open balance above its credit limit."""
+
+    code = "credit_limit_exceeded"
+    status_code = status.HTTP_409_CONFLICT
+    default_message = "This order would take the account over its credit limit."

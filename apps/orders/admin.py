@@ -30,7 +30,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ["location", "customer"]
     readonly_fields = [f.name for f in Order._meta.fields]
     inlines = [OrderLineInline, OrderEventInline]
-    actions = ["prepare", "hand_over", "complete", "cancel"]
+    actions = ["release", "prepare", "hand_over", "complete", "cancel"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -41,6 +41,10 @@ class OrderAdmin(admin.ModelAdmin):
                 services.order_transition(order=order, to=to_for(order), reason=f"admin: {request.user}")
             except ApplicationError as exc:
                 self.message_user(request, f"{order.number}: {exc.message}", messages.ERROR)
+
+    @admin.action(description="Release from credit hold (confirm and invoice)", permissions=["change"])
+    def release(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        self._move(request, queryset.filter(status=OrderStatus.ON_HOLD), lambda o: OrderStatus.CONFIRMED)
 
     @admin.action(description="Start preparing", permissions=["change"])
     def prepare(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001

@@ -48,6 +48,7 @@ S = OrderStatus
 # Allowed transitions. Anything else answers 409 `invalid_transition`.
 TRANSITIONS: dict[str, set[str]] = {
     S.PLACED: {S.CONFIRMED, S.PAID, S.CANCELLED},
+    S.ON_HOLD: {S.CONFIRMED, S.CANCELLED},  # on account during a credit hold: staff release or cancel
     S.CONFIRMED: {S.PAID, S.PREPARING, S.CANCELLED},
     S.PAID: {S.PREPARING, S.CANCELLED, S.REFUNDED},
     S.PREPARING: {S.READY, S.OUT_FOR_DELIVERY, S.SHIPPED, S.CANCELLED},
@@ -213,8 +214,16 @@ def order_place(
     if bad:
         raise InvalidInput("Some lines cannot be ordered.", code="validation_error", details={"lines": bad})
     is_wholesale = getattr(customer, "kind", None) == "wholesale"
+    account = None
     if is_wholesale:
-        account = customer.wholesale_account
+        if on_account and customer.wholesale_account_id:
+            # Credit terms: the account row stays locked to the end of this transaction, so two orders
+            # on account of one business are checked against the limit one after the other.
+            from apps.accounts.credit import credit_account_lock
+
+            account = credit_account_lock(account_id=customer.wholesale_account_id)
+        else:
+            account = customer.wholesale_account
         if account is None or not account.is_approved:
             raise WholesaleNotApproved()
     elif on_account:
@@ -256,6 +265,7 @@ def order_place(
     plan = [(line, location) for line in lines] if location is not None else allocate(lines)
     now = timezone.now()
     window = FULFILMENT_HOLD if on_account else dt.timedelta(minutes=settings.ORDER_PAYMENT_WINDOW_MINUTES)
+    held = bool(on_account and account.credit_hold)  # an invoice is overdue: staff release the order
     fields = {
         "customer": customer if getattr(customer, "pk", None) else None,
         "channel": channel,
@@ -278,8 +288,9 @@ def order_place(
         "delivery_longitude": delivery.get("longitude"),
         "delivery_window_start": delivery.get("window_start"),
         "delivery_window_end": delivery.get("window_end"),
-        "status": S.CONFIRMED if on_account else S.PLACED,
-        "confirmed_at": now if on_account else None,
+        "status": S.ON_HOLD if held else S.CONFIRMED if on_account else S.PLACED,
+        "confirmed_at": now if on_account and not held else None,
+        "on_hold_at": now if held else None,
     }
     # The reservation row first (no stock row is touched yet), so the order is inserted with it; the
     # stock rows themselves are locked last, just before the transaction commits (reservation_hold).
@@ -308,6 +319,13 @@ def order_place(
         from apps.loyalty.services import redemption_apply
 
         redemption_apply(order=order, points=redeem_points)
+    if on_account:  # within the credit limit (also while on hold), invoiced once confirmed
+        from apps.accounts.credit import credit_check
+        from apps.payments.invoices import invoice_issue
+
+        credit_check(account=account, amount=order.total)
+        if not held:
+            invoice_issue(order=order, account=account)
     event = _event(order, "", order.status, "placed")
     events_record([("order.placed", {"number": order.number, "total": str(order.total), "status": order.status})])
     stock.reservation_hold(
@@ -365,6 +383,8 @@ def order_transition(*, order: Order, to: str, reason: str = "") -> Order:
             "The order must be paid before it is prepared.", details={"from": locked.status, "to": to}
         )
     now = timezone.now()
+    if locked.on_account:
+        _invoice_on_transition(locked, to)
     if to in {S.CANCELLED, S.REFUNDED} and locked.reservation_id:
         with contextlib.suppress(ReservationClosed):  # expired or already released
             stock.reservation_release(reservation=locked.reservation)
@@ -381,13 +401,24 @@ def order_transition(*, order: Order, to: str, reason: str = "") -> Order:
         fields.append("payment_due_at")
     locked.save(update_fields=fields)
     _loyalty_on_transition(locked, to)
-    if to == S.CANCELLED and previous in {S.PLACED, S.CONFIRMED}:  # unpaid: coupon uses given back
+    if to == S.CANCELLED and previous in {S.PLACED, S.ON_HOLD, S.CONFIRMED}:  # unpaid: coupon uses given back
         from apps.promotions.services import redemptions_release
 
         redemptions_release(order=locked)
     _event(locked, previous, to, reason)
     events_record([(f"order.{to}", {"number": locked.number, "status": to})])
     return locked
+
+
+def _invoice_on_transition(order: Order, to: str) -> None:
+    """Orders on account: released from a credit hold, the order is invoiced (the limit checked
+    again); cancelled or refunded before its invoice is paid, the invoice is void."""
+    from apps.payments import invoices
+
+    if to == S.CONFIRMED and order.status == S.ON_HOLD:
+        invoices.invoice_issue_on_release(order=order)
+    elif to in {S.CANCELLED, S.REFUNDED}:
+        invoices.invoice_void_for_order(order=order)
 
 
 def _loyalty_on_transition(order: Order, to: str) -> None:
@@ -406,7 +437,7 @@ def _loyalty_on_transition(order: Order, to: str) -> None:
 def order_cancel_by_customer(*, order: Order) -> Order:
     """A customer may cancel until the order is paid; after that the store refunds it."""
     locked = Order.objects.select_for_update().get(pk=order.pk)
-    if locked.status not in {S.PLACED, S.CONFIRMED}:
+    if locked.status not in {S.PLACED, S.ON_HOLD, S.CONFIRMED}:
         raise InvalidTransition(
             "Only an order not yet paid can be cancelled here; contact the store.",
             details={"from": locked.status, "to": "cancelled"},
@@ -547,6 +578,10 @@ def order_lines_update(*, order: Order, changes: Sequence[LineChange]) -> Order:
         subtotal, discount=locked.discount, delivery_fee=locked.delivery_fee, inclusive=locked.prices_include_tax
     )
     total = max(total - locked.points_value, Decimal("0"))  # loyalty points spent still pay their value
+    if locked.on_account:  # the invoice follows the new total; an increase must fit the credit limit
+        from apps.payments.invoices import invoice_reprice_for_order
+
+        invoice_reprice_for_order(order=locked, total=total)
     locked.reservation, locked.subtotal, locked.tax, locked.total = reservation, subtotal, tax, total
     locked.save(update_fields=["reservation", "subtotal", "discount", "discounts", "delivery_fee", "tax", "total"])
     _event(locked, locked.status, locked.status, f"lines changed ({len(changes)})")

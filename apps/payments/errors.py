@@ -25,3 +25,15 @@ class RefundNotPossible(ApplicationError):
     code = "refund_not_possible"
     status_code = status.HTTP_409_CONFLICT
     default_message = "This refund cannot be made."
+
+
+class InvoicePaymentNotPossible(ApplicationError):
+    code = "invoice_payment_not_possible"
+    status_code = status.HTTP_409_CONFLICT
+    default_message = "A payment cannot be recorded against this invoice."
+
+
+class Overpayment(ApplicationError):
+    code = "overpayment"
+    status_code = status.HTTP_409_CONFLICT
+    default_message = "The payment is more than the invoice still owes."

@@ -65,4 +65,9 @@ PERIODIC_TENANT_TASKS = {
         "task": "stock.reorder_suggestions",
         "crontab": {"minute": "30", "hour": "4"},
     },
+    # Hourly, so each tenant's invoices turn overdue soon after its own midnight (due dates are local days).
+    "payments-invoices-overdue": {
+        "task": "payments.invoices_mark_overdue",
+        "crontab": {"minute": "23"},
+    },
 }

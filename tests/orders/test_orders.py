@@ -13,6 +13,7 @@ from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from apps.accounts.models import WholesaleAccount
 from apps.orders.models import Order
 from apps.orders.services import LineRequest, order_place, orders_expire_unpaid
 from apps.orders.tasks import orders_expire_unpaid_task
@@ -151,6 +152,8 @@ def test_wholesale_orders_need_approval_and_may_go_on_account(shop):
     refused = place(pending, body)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "wholesale_not_approved"
     approved = as_client(p.customer_headers(shop["tenant"], "wholesale", approved=True))
+    with tenant_context(shop["tenant"]):  # credit terms: orders on account need a credit limit
+        WholesaleAccount.objects.filter(is_approved=True).update(credit_limit=Decimal("1000.00"))
     order = place(approved, body).json()
     assert (order["status"], order["on_account"], order["channel"]) == ("confirmed", True, "wholesale")
     retail = as_client(p.customer_headers(shop["tenant"], "retail"))

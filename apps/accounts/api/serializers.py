@@ -140,3 +140,22 @@ class PasswordResetConfirmSerializer(serializers.Serializer):
     uid = serializers.CharField(max_length=64)
     token = serializers.CharField(max_length=128)
     new_password = serializers.CharField(trim_whitespace=False, max_length=256)
+
+
+class CreditSummarySerializer(serializers.Serializer):
+    account_id = serializers.IntegerField()
+    name = serializers.CharField()
+    credit_limit = serializers.DecimalField(max_digits=12, decimal_places=2)
+    payment_terms = serializers.IntegerField(help_text="Net days from invoice to due date: 15, 30 or 60.")
+    open_balance = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="What the open and overdue invoices still owe."
+    )
+    available_credit = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="credit_limit - open_balance (never below 0)."
+    )
+    credit_hold = serializers.BooleanField(help_text="An invoice is overdue: new orders on account wait on_hold.")
+    credit_hold_at = serializers.DateTimeField(allow_null=True)
+    open_invoices = serializers.IntegerField()
+    overdue_invoices = serializers.IntegerField()
+    overdue_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    next_due_date = serializers.DateField(allow_null=True, help_text="The earliest due date of an unpaid invoice.")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.accounts.api import views
+from apps.accounts.api import credit_views, views
 
 urlpatterns = [
     path("auth/register", views.RegisterView.as_view(), name="auth-register"),
@@ -20,6 +20,12 @@ urlpatterns = [
     path("me/delete", views.MeDeleteView.as_view(), name="me-delete"),
     path("wholesale/apply", views.WholesaleApplyView.as_view(), name="wholesale-apply"),
     path("wholesale/account", views.WholesaleAccountView.as_view(), name="wholesale-account"),
+    path("wholesale/account/credit", credit_views.MyCreditView.as_view(), name="wholesale-credit"),
+    path(
+        "wholesale/accounts/<int:account_id>/credit",
+        credit_views.AccountCreditView.as_view(),
+        name="wholesale-account-credit",
+    ),
     path("api-keys", views.ApiKeyListView.as_view(), name="api-keys"),
     path("api-keys/current", views.ApiKeyCurrentView.as_view(), name="api-key-current"),
     path("api-keys/<int:key_id>", views.ApiKeyDetailView.as_view(), name="api-key"),

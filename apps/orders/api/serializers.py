@@ -44,6 +44,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "payment_due_at",
             "note",
             "placed_at",
+            "on_hold_at",
             "confirmed_at",
             "paid_at",
             "preparing_at",

@@ -1,4 +1,8 @@
+from decimal import Decimal
+
 from rest_framework import serializers
+
+from apps.payments.models import Invoice, InvoicePayment
 
 
 class PaymentSerializer(serializers.Serializer):
@@ -24,3 +28,47 @@ class RefundSerializer(serializers.Serializer):
 
 class WebhookResultSerializer(serializers.Serializer):
     outcome = serializers.CharField()
+
+
+class InvoicePaymentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    method = serializers.CharField()
+    reference = serializers.CharField()
+    recorded_by = serializers.CharField(source="recorded_by.email", default=None, allow_null=True)
+    recorded_at = serializers.DateTimeField()
+
+
+class InvoiceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    account_id = serializers.IntegerField()
+    account = serializers.CharField(source="account.name")
+    order_id = serializers.IntegerField()
+    order_number = serializers.CharField(source="order.number")
+    currency = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    amount_paid = serializers.DecimalField(max_digits=12, decimal_places=2)
+    amount_due = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="amount - amount_paid.")
+    status = serializers.ChoiceField(choices=Invoice.Status.choices)
+    payment_terms = serializers.IntegerField(help_text="Net days: 15, 30 or 60.")
+    issued_at = serializers.DateTimeField()
+    due_date = serializers.DateField()
+    paid_at = serializers.DateTimeField(allow_null=True)
+    overdue_at = serializers.DateTimeField(allow_null=True)
+    voided_at = serializers.DateTimeField(allow_null=True)
+
+
+class InvoiceDetailSerializer(InvoiceSerializer):
+    payments = InvoicePaymentSerializer(many=True)
+
+
+class InvoicePaymentInputSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    method = serializers.ChoiceField(choices=InvoicePayment.Method.choices)
+    reference = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+
+
+class InvoicePaymentRecordedSerializer(serializers.Serializer):
+    payment = InvoicePaymentSerializer()
+    invoice = InvoiceSerializer()

@@ -1,5 +1,7 @@
-"""Payments API: start paying an order, Stripe's webhook, refunds."""
+"""Payments API: start paying an order, Stripe's webhook, refunds; invoices of orders on account."""
 
+from django.db.models import QuerySet
+from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -8,11 +10,12 @@ from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.policy import PUBLIC, Access
-from apps.core.api.views import get_or_404
+from apps.accounts.policy import PUBLIC, Access, principal_of
+from apps.core.api.views import get_or_404, paginated
 from apps.orders.api.views import visible_orders
-from apps.payments import services
+from apps.payments import invoices, services
 from apps.payments.api import serializers as s
+from apps.payments.models import Invoice
 
 
 class RawBodyParser(BaseParser):
@@ -83,3 +86,95 @@ class StripeWebhookView(GenericAPIView):
     def post(self, request: Request) -> Response:
         outcome = services.webhook_handle(payload=request.body, signature=request.headers.get("Stripe-Signature", ""))
         return Response({"outcome": outcome})
+
+
+# ---------------------------------------------------------------------------------------------
+# Invoices of orders on account (wholesale credit terms)
+
+INVOICE_READERS = Access(wholesale=True, staff_roles=frozenset({"owner", "store_manager"}))
+INVOICE_RECORDERS = Access(staff_roles=frozenset({"owner"}))
+
+
+def visible_invoices(request: Request) -> QuerySet[Invoice]:
+    """Staff: every invoice. A wholesale buyer: their business account's only."""
+    found = Invoice.objects.select_related("account", "order")
+    if principal_of(request).kind == "staff":
+        return found
+    account_id = getattr(request.user, "wholesale_account_id", None)
+    return found.filter(account_id=account_id) if account_id else found.none()
+
+
+class InvoiceFilter(filters.FilterSet):
+    account = filters.NumberFilter(field_name="account_id")
+    due_from = filters.DateFilter(field_name="due_date", lookup_expr="gte")
+    due_to = filters.DateFilter(field_name="due_date", lookup_expr="lte")
+    issued_from = filters.IsoDateTimeFilter(field_name="issued_at", lookup_expr="gte")
+    issued_to = filters.IsoDateTimeFilter(field_name="issued_at", lookup_expr="lt")
+
+    class Meta:
+        model = Invoice
+        fields = ["status", "account", "due_from", "due_to", "issued_from", "issued_to"]
+
+
+class InvoiceListView(GenericAPIView):
+    list_view = True
+    queryset = Invoice.objects.none()
+    access_policy = INVOICE_READERS
+    serializer_class = s.InvoiceSerializer
+    filterset_class = InvoiceFilter
+    ordering_fields = ["issued_at", "due_date", "amount"]
+    ordering = ["-issued_at"]
+
+    @extend_schema(
+        operation_id="invoices_list",
+        summary="Invoices",
+        description="Invoices of orders on account. A wholesale buyer sees their business's; staff (owner, "
+        "store manager) see all, filtered by `status` (open, paid, overdue, void), `account`, due date "
+        "(`due_from`, `due_to`) and issue time (`issued_from`, `issued_to`).",
+        tags=["wholesale"],
+    )
+    def get(self, request: Request) -> Response:
+        return paginated(self, visible_invoices(request), s.InvoiceSerializer)
+
+
+class InvoiceDetailView(GenericAPIView):
+    access_policy = INVOICE_READERS
+    serializer_class = s.InvoiceDetailSerializer
+
+    @extend_schema(
+        operation_id="invoices_get",
+        summary="An invoice",
+        description="With the payments recorded against it. Another business's invoice is a 404.",
+        tags=["wholesale"],
+    )
+    def get(self, request: Request, invoice_id: int) -> Response:
+        invoice = get_or_404(
+            visible_invoices(request).prefetch_related("payments__recorded_by"), "No such invoice.", pk=invoice_id
+        )
+        return Response(s.InvoiceDetailSerializer(invoice).data)
+
+
+class InvoicePaymentView(GenericAPIView):
+    access_policy = INVOICE_RECORDERS
+    serializer_class = s.InvoicePaymentInputSerializer
+
+    @extend_schema(
+        operation_id="invoices_payment_record",
+        summary="Record a payment against an invoice",
+        description="Staff (owner) record money received: bank transfer, cheque, cash, card terminal. "
+        "Partial payments add up; the payment that settles the invoice marks it paid, lowers the "
+        "account's open balance and, when no invoice of the account is overdue any more, lifts its "
+        "credit hold. More than the invoice still owes answers 409 `overpayment` "
+        "(`details.amount_due`); a paid or void invoice 409 `invoice_payment_not_possible`.",
+        responses={201: s.InvoicePaymentRecordedSerializer},
+        tags=["wholesale"],
+    )
+    def post(self, request: Request, invoice_id: int) -> Response:
+        invoice = get_or_404(visible_invoices(request), "No such invoice.", pk=invoice_id)
+        data = s.InvoicePaymentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        payment = invoices.invoice_payment_record(invoice=invoice, recorded_by=request.user, **data.validated_data)
+        return Response(
+            s.InvoicePaymentRecordedSerializer({"payment": payment, "invoice": invoice}).data,
+            status=status.HTTP_201_CREATED,
+        )

@@ -3,6 +3,7 @@
 Local demo data only: the passwords below are printed for the newcomer and are not secrets.
 """
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -119,6 +120,7 @@ class Command(BaseCommand):
                 price_list_group="wholesale-a",
                 is_approved=True,
                 approved_at=timezone.now(),
+                credit_limit=Decimal("5000.00"),  # orders on account up to this open balance (net 30)
             )
             User.objects.create_user(
                 WHOLESALE_EMAIL,
