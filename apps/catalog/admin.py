@@ -5,6 +5,7 @@ from apps.catalog import services
 from apps.catalog.csv_io import COLUMNS, variants_export_csv, variants_import_csv
 from apps.catalog.models import Category, PriceList, PriceListEntry, Product, Supplier, SupplierVariant, Variant
 from apps.core.admin_csv import csv_import_view
+from apps.core.versioning import VersionedAdminMixin
 
 
 @admin.register(Category)
@@ -22,7 +23,7 @@ class VariantInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(VersionedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "brand", "category", "heat_level", "is_archived"]
     list_filter = ["is_archived", "category", "brand"]
     search_fields = ["name", "brand", "variants__sku"]
@@ -40,7 +41,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(Variant)
-class VariantAdmin(admin.ModelAdmin):
+class VariantAdmin(VersionedAdminMixin, admin.ModelAdmin):
     list_display = ["sku", "name", "product", "price", "tracks_lots", "is_archived"]
     list_filter = ["is_archived", "tracks_lots", "product__category"]
     search_fields = ["sku", "barcode", "name", "product__name"]
@@ -107,6 +108,6 @@ class PriceListEntryInline(admin.TabularInline):
 
 
 @admin.register(PriceList)
-class PriceListAdmin(admin.ModelAdmin):
+class PriceListAdmin(VersionedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "customer_group", "is_active"]
     inlines = [PriceListEntryInline]

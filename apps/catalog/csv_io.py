@@ -12,6 +12,7 @@ from django.utils.text import slugify
 
 from apps.catalog.models import Category, Product, Variant
 from apps.core.errors import InvalidInput
+from apps.core.versioning import NEXT_VERSION
 
 COLUMNS = [
     "sku",
@@ -133,18 +134,19 @@ def variants_import_csv(text: str) -> dict[str, int]:
                 setattr(product, field, value)
                 changed.append(field)
         if changed:
-            product.save(update_fields=changed)
+            product.version = NEXT_VERSION  # every write bumps the ETag's version
+            product.save(update_fields=[*changed, "version"])
+        variant_fields = {
+            "product": product,
+            "name": (row.get("variant_name") or "").strip() or sku,
+            "price": price,
+            "compare_at_price": compare,
+            "barcode": (row.get("barcode") or "").strip(),
+            "tracks_lots": (row.get("tracks_lots") or "yes").strip().lower() not in {"no", "false", "0"},
+            "is_archived": (row.get("archived") or "no").strip().lower() in {"yes", "true", "1"},
+        }
         _, was_created = Variant.objects.update_or_create(
-            sku=sku,
-            defaults={
-                "product": product,
-                "name": (row.get("variant_name") or "").strip() or sku,
-                "price": price,
-                "compare_at_price": compare,
-                "barcode": (row.get("barcode") or "").strip(),
-                "tracks_lots": (row.get("tracks_lots") or "yes").strip().lower() not in {"no", "false", "0"},
-                "is_archived": (row.get("archived") or "no").strip().lower() in {"yes", "true", "1"},
-            },
+            sku=sku, defaults={**variant_fields, "version": NEXT_VERSION}, create_defaults=variant_fields
         )
         created, updated = created + was_created, updated + (not was_created)
     return {"created": created, "updated": updated}

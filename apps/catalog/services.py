@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.catalog.models import Product, Variant
 from apps.core.errors import InvalidInput
+from apps.core.versioning import NEXT_VERSION, bump
 
 
 def _save(instance: Product | Variant, fields: dict[str, Any]) -> None:
@@ -31,17 +32,28 @@ def product_create(**fields: Any) -> Product:
 
 
 @transaction.atomic
-def product_update(*, product: Product, **fields: Any) -> Product:
+def product_update(*, product: Product, expected_version: int | None = None, **fields: Any) -> Product:
+    """`expected_version` (the If-Match the client sent): the edit applies only to that version."""
+    bump(product, expected_version=expected_version)
     _save(product, fields)
     return product
 
 
 @transaction.atomic
-def product_archive(*, product: Product) -> Product:
+def product_image_set(*, product: Product, image: Any, expected_version: int | None = None) -> Product:
+    bump(product, expected_version=expected_version)
+    product.image.save(image.name, image, save=False)
+    product.save(update_fields=["image", "version", "updated_at"])
+    return product
+
+
+@transaction.atomic
+def product_archive(*, product: Product, expected_version: int | None = None) -> Product:
+    bump(product, expected_version=expected_version)
     now = timezone.now()
-    product.variants.filter(is_archived=False).update(is_archived=True, archived_at=now)
+    product.variants.filter(is_archived=False).update(is_archived=True, archived_at=now, version=NEXT_VERSION)
     product.is_archived, product.archived_at = True, now
-    product.save(update_fields=["is_archived", "archived_at", "updated_at"])
+    product.save(update_fields=["is_archived", "archived_at", "version", "updated_at"])
     return product
 
 
@@ -53,13 +65,15 @@ def variant_create(*, product: Product, **fields: Any) -> Variant:
 
 
 @transaction.atomic
-def variant_update(*, variant: Variant, **fields: Any) -> Variant:
+def variant_update(*, variant: Variant, expected_version: int | None = None, **fields: Any) -> Variant:
+    bump(variant, expected_version=expected_version)
     _save(variant, fields)
     return variant
 
 
 @transaction.atomic
-def variant_archive(*, variant: Variant) -> Variant:
+def variant_archive(*, variant: Variant, expected_version: int | None = None) -> Variant:
+    bump(variant, expected_version=expected_version)
     variant.is_archived, variant.archived_at = True, timezone.now()
-    variant.save(update_fields=["is_archived", "archived_at"])
+    variant.save(update_fields=["is_archived", "archived_at", "version"])
     return variant

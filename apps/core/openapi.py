@@ -7,8 +7,9 @@
 * `add_error_responses` (postprocessing hook): every operation documents the statuses it can
   really answer, each with the shared `Error` shape: 400, 401, 403, 413 (body over the limit),
   414 (URL over the limit) and 429 everywhere; 404 on routes with path parameters and on
-  paginated lists (a page past the end); 409 and 422 (idempotency) on unsafe methods; 412 where
-  the operation takes `If-Match`; 415 where it takes a request body.
+  paginated lists (a page past the end); 409 and 422 (idempotency) on unsafe methods; 412 and
+  428 where the operation takes `If-Match` (apps.core.versioning); 415 where it takes a request
+  body.
 """
 
 from __future__ import annotations
@@ -101,7 +102,12 @@ _UNSAFE_ERRORS = {
     "409": "`idempotency_request_in_progress` or a state conflict.",
     "422": "`idempotency_key_mismatch`: the key was used with another request.",
 }
-_PRECONDITION = {"412": "`precondition_failed`: the resource changed since the `ETag` sent in `If-Match`."}
+_PRECONDITION = {
+    "412": "`precondition_failed`: the resource changed since the `ETag` sent in `If-Match` (nothing was "
+    "changed; `details.current_version` and `details.current_etag` name the current one).",
+    "428": "`precondition_required`: this business requires `If-Match` on staff and partner edits "
+    "(tenant setting `require_if_match`).",
+}
 _MEDIA_TYPE = {"415": "`unsupported_media_type`: send the body in one of the documented content types."}
 
 _IDEMPOTENCY_HEADER = {

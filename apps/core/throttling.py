@@ -1,15 +1,18 @@
 """Rate limits per tenant plan: one budget per tenant, one per principal, both in Redis.
 
 Sliding-window counters: the current and previous fixed windows are counted with INCR, and the
-previous one is weighted by how much of it still overlaps the sliding window. One round trip per
-check (a pipeline), no read-modify-write in Python. If Redis is unreachable the request is let
-through and a warning logged: the rate limiter must not take the API down with it.
+previous one is weighted by how much of it still overlaps the sliding window. No read-modify-write
+in Python. The caller's budget and the tenant's are checked in ONE round trip (a Lua script that
+counts the tenant's window only if the caller's still allowed the request, as two separate checks
+would). If Redis is unreachable the request is let through and a warning logged: the rate limiter
+must not take the API down with it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import redis
@@ -39,20 +42,59 @@ def parse_rate(rate: str) -> tuple[int, int]:
     raise ValueError(f"Bad rate {rate!r}; expected '<count>/<second|minute|hour|day>'")
 
 
+# KEYS: current and previous window key of each budget, in order; ARGV: limit, weight of the
+# previous window for each. Counts budget after budget and stops at the first one exceeded (later
+# budgets are not charged for a refused request). Returns current, previous of each budget counted.
+_WINDOWS_LUA = """
+local out = {}
+for i = 1, #KEYS / 2 do
+  local current = redis.call('INCR', KEYS[2 * i - 1])
+  redis.call('EXPIRE', KEYS[2 * i - 1], tonumber(ARGV[3 * i]))
+  local previous = tonumber(redis.call('GET', KEYS[2 * i]) or '0')
+  out[#out + 1] = current
+  out[#out + 1] = previous
+  if previous * tonumber(ARGV[3 * i - 1]) + current > tonumber(ARGV[3 * i - 2]) then
+    break
+  end
+end
+return out
+"""
+
+
+def sliding_windows_hit(budgets: list[tuple[str, int, int]], *, now: float | None = None) -> list[float]:
+    """Count one hit on each (key, limit, period) budget, in order, in one round trip; stop at the
+    first budget exceeded. Returns, for each budget counted, 0 when allowed, else the seconds to
+    wait (a refused budget is the last item; the budgets after it were not counted)."""
+    now = time.time() if now is None else now
+    keys: list[str] = []
+    args: list[float] = []
+    spans = []
+    for key, limit, period in budgets:
+        window = int(now // period)
+        elapsed = now - window * period
+        keys += [f"{key}:{window}", f"{key}:{window - 1}"]
+        args += [limit, (period - elapsed) / period, period * 2]
+        spans.append((limit, period, elapsed))
+    script = _script(settings.RATE_LIMIT_REDIS_URL)
+    counts = script(keys=keys, args=args)
+    return [
+        _wait(int(counts[2 * i]), int(counts[2 * i + 1]), *spans[i]) for i in range(len(counts) // 2)
+    ]
+
+
+@lru_cache(maxsize=8)
+def _script(url: str):  # noqa: ANN202 - redis.commands.core.Script
+    return get_redis(url).register_script(_WINDOWS_LUA)
+
+
 def sliding_window_hit(key: str, limit: int, period: int, *, now: float | None = None) -> float:
     """Count one hit; return 0 when allowed, else the seconds to wait."""
-    now = time.time() if now is None else now
-    window = int(now // period)
-    elapsed = now - window * period
-    client = get_redis(settings.RATE_LIMIT_REDIS_URL)
-    current_key, previous_key = f"{key}:{window}", f"{key}:{window - 1}"
-    pipe = client.pipeline(transaction=False)
-    pipe.incr(current_key)
-    pipe.expire(current_key, period * 2)
-    pipe.get(previous_key)
-    current, _, previous = pipe.execute()
+    return sliding_windows_hit([(key, limit, period)], now=now)[0]
+
+
+def _wait(current: int, previous: int, limit: int, period: int, elapsed: float) -> float:
     weight = (period - elapsed) / period
-    estimated = int(previous or 0) * weight + current
+    estimated = previous * weight + current
     if estimated <= limit:
         return 0.0
     # Wait until enough of the previous window slid out (or, failing that, the window ends).
@@ -83,20 +125,31 @@ class _PlanThrottle(BaseThrottle):
     def rate(self, request: Request, tenant: object) -> str | None:
         return settings.API_RATE_LIMITS.get(tenant.plan, settings.API_RATE_LIMITS["free"]).get(self.scope)
 
-    def allow_request(self, request: Request, view: APIView) -> bool:
+    def budget(self, request: Request) -> tuple[str, int, int] | None:
+        """(Redis key, limit, period) of this request's budget, or None when it is not limited."""
         tenant = getattr(request._request, "tenant", None)
         if tenant is None or connection.schema_name == get_public_schema_name():
-            return True
+            return None
         rate = self.rate(request, tenant)
         if not rate:
-            return True
+            return None
         limit, period = parse_rate(rate)
-        key = f"rl:{tenant.schema_name}:{self.scope}:{self.ident(request)}:{period}"
+        return f"rl:{tenant.schema_name}:{self.scope}:{self.ident(request)}:{period}", limit, period
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        budget = self.budget(request)
+        if budget is None:
+            return True
+        return self._decide(request, self._hit([budget])[0])
+
+    def _hit(self, budgets: list[tuple[str, int, int]]) -> list[float]:
         try:
-            wait = sliding_window_hit(key, limit, period)
+            return sliding_windows_hit(budgets)
         except redis.RedisError:
             logger.warning("Rate limiter unavailable (Redis error); request let through")
-            return True
+            return [0.0] * len(budgets)
+
+    def _decide(self, request: Request, wait: float) -> bool:
         self._wait = wait or None
         if wait:
             request._request._rate_limited = True
@@ -115,6 +168,20 @@ class PrincipalPlanThrottle(_PlanThrottle):
         api_key = getattr(request._request, "api_key", None)
         return (api_key.rate_limit if api_key is not None else "") or super().rate(request, tenant)
 
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        """The caller's budget, and in the same round trip the tenant's when the view checks it next
+        (its decision is left on the request for `TenantPlanThrottle`)."""
+        mine = self.budget(request)
+        tenants = TenantPlanThrottle().budget(request) if TenantPlanThrottle in view.throttle_classes else None
+        if mine is None:
+            return True  # the tenant's budget is then checked on its own
+        if tenants is None:
+            return self._decide(request, self._hit([mine])[0])
+        waits = self._hit([mine, tenants])
+        if len(waits) == 2:
+            request._request._tenant_throttle_wait = waits[1]
+        return self._decide(request, waits[0])
+
 
 class TenantPlanThrottle(_PlanThrottle):
     """All requests to one tenant together. Runs after the caller's own budget: a request already
@@ -128,6 +195,9 @@ class TenantPlanThrottle(_PlanThrottle):
     def allow_request(self, request: Request, view: APIView) -> bool:
         if getattr(request._request, "_rate_limited", False):
             return True  # refused already; counting it here would let one caller starve the tenant
+        wait = request._request.__dict__.pop("_tenant_throttle_wait", None)
+        if wait is not None:  # counted together with the caller's budget
+            return self._decide(request, wait)
         return super().allow_request(request, view)
 
 

@@ -28,6 +28,7 @@ from apps.catalog.models import Variant
 from apps.core.audit import current_actor
 from apps.core.errors import InvalidInput
 from apps.core.services import events_record
+from apps.core.versioning import bump_locked
 from apps.orders.errors import FulfilmentUnavailable, InvalidTransition, WholesaleNotApproved
 from apps.orders.models import (
     DeliveryRoute,
@@ -359,10 +360,12 @@ def _event(order: Order, from_status: str, to_status: str, reason: str = "") -> 
 
 
 @transaction.atomic
-def order_transition(*, order: Order, to: str, reason: str = "") -> Order:
+def order_transition(*, order: Order, to: str, reason: str = "", expected_version: int | None = None) -> Order:
     """Move the order along its state machine; stamps the status time, keeps the trail, and moves
-    the stock: cancellation releases it, the hand-off to the customer sells it."""
+    the stock: cancellation releases it, the hand-off to the customer sells it. `expected_version`
+    (the client's If-Match): the move applies only to that version of the order (else 412)."""
     locked = Order.objects.select_for_update().get(pk=order.pk)
+    versioned = bump_locked(locked, expected_version=expected_version)
     if to not in TRANSITIONS.get(locked.status, set()):
         raise InvalidTransition(
             f"An order that is {locked.get_status_display().lower()} cannot become {to}.",
@@ -395,7 +398,7 @@ def order_transition(*, order: Order, to: str, reason: str = "") -> Order:
     previous = locked.status
     locked.status = to
     setattr(locked, f"{to}_at", now)
-    fields = ["status", f"{to}_at"]
+    fields = ["status", f"{to}_at", *versioned]
     if to == S.PAID:
         locked.payment_due_at = None
         fields.append("payment_due_at")
@@ -434,7 +437,7 @@ def _loyalty_on_transition(order: Order, to: str) -> None:
 
 
 @transaction.atomic
-def order_cancel_by_customer(*, order: Order) -> Order:
+def order_cancel_by_customer(*, order: Order, expected_version: int | None = None) -> Order:
     """A customer may cancel until the order is paid; after that the store refunds it."""
     locked = Order.objects.select_for_update().get(pk=order.pk)
     if locked.status not in {S.PLACED, S.ON_HOLD, S.CONFIRMED}:
@@ -442,7 +445,9 @@ def order_cancel_by_customer(*, order: Order) -> Order:
             "Only an order not yet paid can be cancelled here; contact the store.",
             details={"from": locked.status, "to": "cancelled"},
         )
-    return order_transition(order=locked, to=S.CANCELLED, reason="cancelled by the customer")
+    return order_transition(
+        order=locked, to=S.CANCELLED, reason="cancelled by the customer", expected_version=expected_version
+    )
 
 
 def orders_expire_unpaid(*, now: dt.datetime | None = None) -> int:
@@ -467,7 +472,7 @@ CARRIER_TRACKING_URLS = {
 
 
 @transaction.atomic
-def order_ship(*, order: Order, carrier: str, tracking_number: str) -> Order:
+def order_ship(*, order: Order, carrier: str, tracking_number: str, expected_version: int | None = None) -> Order:
     """A shipping order leaves with its carrier and tracking number."""
     if carrier not in CARRIER_TRACKING_URLS or not tracking_number.strip():
         raise InvalidInput(
@@ -476,7 +481,9 @@ def order_ship(*, order: Order, carrier: str, tracking_number: str) -> Order:
             details={"carrier": [f"One of {', '.join(CARRIER_TRACKING_URLS)}."]},
         )
     Order.objects.filter(pk=order.pk).update(carrier=carrier, tracking_number=tracking_number.strip()[:64])
-    return order_transition(order=order, to=S.SHIPPED, reason=f"{carrier} {tracking_number.strip()}")
+    return order_transition(
+        order=order, to=S.SHIPPED, reason=f"{carrier} {tracking_number.strip()}", expected_version=expected_version
+    )
 
 
 def order_tracking(order: Order) -> dict:
@@ -498,12 +505,13 @@ class LineChange:
 
 
 @transaction.atomic
-def order_lines_update(*, order: Order, changes: Sequence[LineChange]) -> Order:
+def order_lines_update(*, order: Order, changes: Sequence[LineChange], expected_version: int | None = None) -> Order:
     """Add, change and remove many lines at once while the order is open (placed or confirmed).
     All or nothing: the old hold is released and the new line set reserved in one transaction, so a
     change that cannot be supplied rolls back and leaves the order exactly as it was. Lines keep
     the location they were allocated to; new lines come from the order's location."""
     locked = Order.objects.select_for_update().get(pk=order.pk)
+    versioned = bump_locked(locked, expected_version=expected_version)
     payment = getattr(locked, "payment", None)
     if payment is not None and payment.payment_intent_id:
         raise InvalidTransition(
@@ -583,7 +591,9 @@ def order_lines_update(*, order: Order, changes: Sequence[LineChange]) -> Order:
 
         invoice_reprice_for_order(order=locked, total=total)
     locked.reservation, locked.subtotal, locked.tax, locked.total = reservation, subtotal, tax, total
-    locked.save(update_fields=["reservation", "subtotal", "discount", "discounts", "delivery_fee", "tax", "total"])
+    locked.save(
+        update_fields=["reservation", "subtotal", "discount", "discounts", "delivery_fee", "tax", "total", *versioned]
+    )
     _event(locked, locked.status, locked.status, f"lines changed ({len(changes)})")
     return locked
 
@@ -697,25 +707,26 @@ def _arrival_event(order: Order, kind: str) -> dict:
 
 
 @transaction.atomic
-def order_arrival_announce(*, order: Order, bay: str, car: str) -> Order:
+def order_arrival_announce(*, order: Order, bay: str, car: str, expected_version: int | None = None) -> Order:
     """Curbside: the customer is here. Staff at the order's location see it on their live stream."""
     from apps.orders import curbside
 
     locked = Order.objects.select_for_update().get(pk=order.pk)
+    versioned = bump_locked(locked, expected_version=expected_version)
     if locked.fulfilment != Order.Fulfilment.CURBSIDE or locked.status not in {S.PAID, S.PREPARING, S.READY}:
         raise InvalidTransition(
             "Only a paid curbside order can announce an arrival.",
             details={"from": locked.status, "fulfilment": locked.fulfilment},
         )
     locked.arrived_at, locked.arrival_bay, locked.arrival_car = timezone.now(), bay[:20], car[:120]
-    locked.save(update_fields=["arrived_at", "arrival_bay", "arrival_car"])
+    locked.save(update_fields=["arrived_at", "arrival_bay", "arrival_car", *versioned])
     _event(locked, locked.status, locked.status, f"arrived: bay {locked.arrival_bay}")
     events_record([("curbside.arrived", curbside.payload(locked.location_id, _arrival_event(locked, "arrived")))])
     return locked
 
 
 @transaction.atomic
-def order_hand_over(*, order: Order) -> Order:
+def order_hand_over(*, order: Order, expected_version: int | None = None) -> Order:
     """Curbside: staff handed the order over at the car (completed; the sale enters the ledger)."""
     from apps.orders import curbside
 
@@ -723,7 +734,9 @@ def order_hand_over(*, order: Order) -> Order:
         raise InvalidTransition(
             "Only a curbside order is handed over at the curb.", details={"fulfilment": order.fulfilment}
         )
-    done = order_transition(order=order, to=S.COMPLETED, reason="handed over at the curb")
+    done = order_transition(
+        order=order, to=S.COMPLETED, reason="handed over at the curb", expected_version=expected_version
+    )
     events_record([("curbside.handed_over", curbside.payload(done.location_id, _arrival_event(done, "handed_over")))])
     return done
 

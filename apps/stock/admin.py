@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 
 from apps.core.admin_csv import csv_import_view
 from apps.core.errors import ApplicationError
+from apps.core.versioning import VersionedAdminMixin
 from apps.stock import services
 from apps.stock.models import (
     Location,
@@ -38,7 +39,7 @@ def _run(admin_obj: admin.ModelAdmin, request: HttpRequest, action, queryset, do
 
 
 @admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(VersionedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "code", "kind", "pickup_enabled", "curbside_enabled", "is_active"]
 
     def get_queryset(self, request: HttpRequest):  # noqa: ANN201
@@ -187,7 +188,7 @@ class TransferLineInline(admin.TabularInline):
 
 
 @admin.register(Transfer)
-class TransferAdmin(admin.ModelAdmin):
+class TransferAdmin(VersionedAdminMixin, admin.ModelAdmin):
     list_display = ["id", "from_location", "to_location", "status", "created_at", "shipped_at", "received_at"]
     list_filter = ["status"]
     readonly_fields = ["status", "shipped_at", "received_at"]
@@ -213,7 +214,7 @@ class PurchaseOrderLineInline(admin.TabularInline):
 
 
 @admin.register(PurchaseOrder)
-class PurchaseOrderAdmin(admin.ModelAdmin):
+class PurchaseOrderAdmin(VersionedAdminMixin, admin.ModelAdmin):
     list_display = ["id", "supplier", "location", "status", "reference", "created_at", "sent_at", "received_at"]
     list_filter = ["status", "supplier"]
     readonly_fields = ["status", "sent_at", "received_at"]

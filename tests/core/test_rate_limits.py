@@ -115,3 +115,31 @@ def test_forwarded_for_is_not_trusted_without_proxies(tenant_a):
 
     request = RequestFactory().get("/", HTTP_X_FORWARDED_FOR="1.2.3.4", REMOTE_ADDR="10.0.0.1")
     assert BaseThrottle().get_ident(request) == "10.0.0.1"
+
+
+@override_settings(API_RATE_LIMITS={**LIMITS, "free": {"tenant": "4/minute", "principal": "100/minute"}})
+def test_the_callers_and_the_tenants_budgets_cost_one_redis_round_trip(tenant_a, client_a, monkeypatch):
+    from apps.core import throttling
+
+    calls = []
+    real = throttling.sliding_windows_hit
+
+    def counted(budgets, **kw):
+        calls.append([key.split(":")[2] for key, _, _ in budgets])
+        return real(budgets, **kw)
+
+    monkeypatch.setattr(throttling, "sliding_windows_hit", counted)
+    statuses = [client_a.get("/api/v1/tenant").status_code for _ in range(5)]
+    assert statuses == [200, 200, 200, 200, 429]  # the tenant's budget, counted in the same trip
+    assert calls == [["principal", "tenant"]] * 5
+
+
+def test_a_refused_first_budget_does_not_charge_the_next(db):
+    from apps.core.throttling import sliding_windows_hit
+
+    first, second = "rl:unit:first", "rl:unit:second"
+    assert sliding_windows_hit([(first, 1, 60), (second, 10, 60)], now=30.0) == [0.0, 0.0]
+    waits = sliding_windows_hit([(first, 1, 60), (second, 10, 60)], now=30.0)
+    assert len(waits) == 1 and waits[0] >= 1  # refused by the first: the second was not counted
+    assert sliding_windows_hit([(second, 1, 60)], now=30.0)[0] >= 1  # 1 earlier hit + this one > 1
+    assert sliding_windows_hit([("rl:unit:third", 1, 60)], now=30.0) == [0.0]

@@ -19,6 +19,7 @@ from apps.catalog.models import Product, Variant
 from apps.catalog.validators import validate_image
 from apps.core.api.views import get_or_404, paginated
 from apps.core.errors import InvalidInput, NotFound
+from apps.core.versioning import VERSIONED_READ, VERSIONED_WRITE, VersionedView
 
 CATALOG_EDITORS = OWNERS
 
@@ -82,7 +83,7 @@ class ProductListView(GenericAPIView):
         return Response(s.ProductSerializer(product).data, status=status.HTTP_201_CREATED)
 
 
-class ProductDetailView(GenericAPIView):
+class ProductDetailView(VersionedView, GenericAPIView):
     serializer_class = s.ProductSerializer
 
     access_policy = {"GET": PUBLIC, "POST": CATALOG_EDITORS, "PATCH": CATALOG_EDITORS, "DELETE": CATALOG_EDITORS}
@@ -93,39 +94,51 @@ class ProductDetailView(GenericAPIView):
         )
 
     @extend_schema(
-        operation_id="products_get", summary="A product", description="With its variants.", tags=["catalog"]
+        operation_id="products_get",
+        summary="A product",
+        description="With its variants. Carries an `ETag` (the product's version); send it back as "
+        "`If-Match` when editing.",
+        parameters=VERSIONED_READ,
+        tags=["catalog"],
     )
     def get(self, request: Request, product_id: int) -> Response:
-        return Response(s.ProductSerializer(self._product(product_id)).data)
+        product = self._product(product_id)
+        return self.versioned(s.ProductSerializer(product).data, product)
 
     @extend_schema(
         operation_id="products_update",
         summary="Update a product",
-        description="Owners only.",
+        description="Owners only. With `If-Match: <ETag>` a stale edit answers 412 `precondition_failed` "
+        "and changes nothing.",
         request=s.ProductSerializer,
         responses=s.ProductSerializer,
+        parameters=VERSIONED_WRITE,
         tags=["catalog"],
     )
     def patch(self, request: Request, product_id: int) -> Response:
         product = self._product(product_id)
+        expected = self.if_match(request, product)
         data = s.ProductSerializer(product, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        return Response(s.ProductSerializer(services.product_update(product=product, **data.validated_data)).data)
+        product = services.product_update(product=product, expected_version=expected, **data.validated_data)
+        return self.versioned(s.ProductSerializer(product).data, product)
 
     @extend_schema(
         operation_id="products_archive",
         summary="Archive a product",
-        description="Hides it and its variants from customers; past orders keep them.",
+        description="Hides it and its variants from customers; past orders keep them. Honours `If-Match`.",
         request=None,
         responses={204: None},
+        parameters=VERSIONED_WRITE,
         tags=["catalog"],
     )
     def delete(self, request: Request, product_id: int) -> Response:
-        services.product_archive(product=self._product(product_id))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        product = self._product(product_id)
+        product = services.product_archive(product=product, expected_version=self.if_match(request, product))
+        return self.versioned(None, product, status.HTTP_204_NO_CONTENT)
 
 
-class ProductImageView(GenericAPIView):
+class ProductImageView(VersionedView, GenericAPIView):
     access_policy = CATALOG_EDITORS
     parser_classes = [MultiPartParser]
     serializer_class = s.ImageUploadSerializer
@@ -133,13 +146,16 @@ class ProductImageView(GenericAPIView):
     @extend_schema(
         operation_id="products_image_upload",
         summary="Upload a product image",
-        description="JPEG, PNG or WebP by content, at most 5 MB and 6000 px a side.",
+        description="JPEG, PNG or WebP by content, at most 5 MB and 6000 px a side. Honours `If-Match` "
+        "(the product's `ETag`).",
         request={"multipart/form-data": s.ImageUploadSerializer},
         responses=s.ProductSerializer,
+        parameters=VERSIONED_WRITE,
         tags=["catalog"],
     )
     def post(self, request: Request, product_id: int) -> Response:
         product = get_or_404(Product.objects.all(), "No such product.", pk=product_id)
+        expected = self.if_match(request, product)
         upload = request.FILES.get("image")
         if upload is None:
             raise InvalidInput(
@@ -151,8 +167,8 @@ class ProductImageView(GenericAPIView):
             validate_image(upload)
         except ValidationError as exc:
             raise InvalidInput(exc.messages[0], code="validation_error", details={"image": exc.messages}) from exc
-        product.image.save(upload.name, upload, save=True)
-        return Response(s.ProductSerializer(product).data)
+        product = services.product_image_set(product=product, image=upload, expected_version=expected)
+        return self.versioned(s.ProductSerializer(product).data, product)
 
 
 class VariantListView(GenericAPIView):
@@ -221,7 +237,7 @@ class VariantPriceView(GenericAPIView):
         return Response(s.PriceSerializer(body).data)
 
 
-class VariantDetailView(GenericAPIView):
+class VariantDetailView(VersionedView, GenericAPIView):
     serializer_class = s.StaffVariantSerializer
     access_policy = CATALOG_EDITORS
 
@@ -232,30 +248,48 @@ class VariantDetailView(GenericAPIView):
         return variant
 
     @extend_schema(
+        operation_id="variants_get",
+        summary="A variant (staff view)",
+        description="Owners only: the variant with its cost, archived or not. Carries an `ETag` to send "
+        "back as `If-Match` when editing.",
+        parameters=VERSIONED_READ,
+        tags=["catalog"],
+    )
+    def get(self, request: Request, sku: str) -> Response:
+        variant = self._variant(sku)
+        return self.versioned(s.StaffVariantSerializer(variant).data, variant)
+
+    @extend_schema(
         operation_id="variants_update",
         summary="Update a variant",
-        description="Owners only.",
+        description="Owners only. With `If-Match: <ETag>` a stale edit answers 412 `precondition_failed` "
+        "and changes nothing.",
         request=s.StaffVariantSerializer,
         responses=s.StaffVariantSerializer,
+        parameters=VERSIONED_WRITE,
         tags=["catalog"],
     )
     def patch(self, request: Request, sku: str) -> Response:
         variant = self._variant(sku)
+        expected = self.if_match(request, variant)
         data = s.StaffVariantSerializer(variant, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        return Response(s.StaffVariantSerializer(services.variant_update(variant=variant, **data.validated_data)).data)
+        variant = services.variant_update(variant=variant, expected_version=expected, **data.validated_data)
+        return self.versioned(s.StaffVariantSerializer(variant).data, variant)
 
     @extend_schema(
         operation_id="variants_archive",
         summary="Archive a variant",
-        description="Hidden from customers, kept for past orders and ledgers.",
+        description="Hidden from customers, kept for past orders and ledgers. Honours `If-Match`.",
         request=None,
         responses={204: None},
+        parameters=VERSIONED_WRITE,
         tags=["catalog"],
     )
     def delete(self, request: Request, sku: str) -> Response:
-        services.variant_archive(variant=self._variant(sku))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        variant = self._variant(sku)
+        variant = services.variant_archive(variant=variant, expected_version=self.if_match(request, variant))
+        return self.versioned(None, variant, status.HTTP_204_NO_CONTENT)
 
 
 class VariantCsvView(GenericAPIView):

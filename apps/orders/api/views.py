@@ -17,6 +17,7 @@ from apps.accounts.policy import ALL_STAFF, Access, principal_of
 from apps.catalog.models import Variant
 from apps.core.api.views import get_or_404, get_or_invalid, paginated
 from apps.core.errors import InvalidInput
+from apps.core.versioning import VERSIONED_READ, VERSIONED_WRITE, VersionedView
 from apps.orders import services
 from apps.orders.api import serializers as s
 from apps.orders.models import DeliveryRoute, Order, OrderEvent, ReturnRequest, RouteStop
@@ -62,7 +63,7 @@ class OrderFilter(filters.FilterSet):
         fields = ["status", "channel", "fulfilment", "location", "customer", "placed_from", "placed_to"]
 
 
-class OrderListView(GenericAPIView):
+class OrderListView(VersionedView, GenericAPIView):
     list_view = True  # GET answers a page
     queryset = Order.objects.none()  # the schema's filter and path parameter types
     access_policy = {"GET": READERS, "POST": BUYERS}
@@ -90,6 +91,7 @@ class OrderListView(GenericAPIView):
         "wholesale buyers may order `on_account` (credit terms, no card).",
         request=s.OrderInputSerializer,
         responses={201: s.OrderSerializer},
+        parameters=VERSIONED_READ,
         tags=["orders"],
     )
     def post(self, request: Request) -> Response:
@@ -133,24 +135,37 @@ class OrderListView(GenericAPIView):
         )
         # The caller placed it: answer with it (its lines and trail as stored, already in memory) even
         # if, allocated elsewhere, it is not in their list.
-        return Response(s.OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+        return self.versioned(s.OrderSerializer(order).data, order, status.HTTP_201_CREATED)
 
 
-class OrderDetailView(GenericAPIView):
+class OrderDetailView(VersionedView, GenericAPIView):
     access_policy = READERS
     serializer_class = s.OrderSerializer
 
     @extend_schema(
         operation_id="orders_get",
         summary="An order",
-        description="With its lines, status times and event trail. Someone else's order is a 404.",
+        description="With its lines, status times and event trail. Someone else's order is a 404. "
+        "Carries an `ETag` (every change of the order, its status or its lines bumps it); send it back "
+        "as `If-Match` with the order's write actions.",
+        parameters=VERSIONED_READ,
         tags=["orders"],
     )
     def get(self, request: Request, order_id: int) -> Response:
-        return Response(s.OrderSerializer(get_or_404(visible_orders(request), "No such order.", pk=order_id)).data)
+        order = get_or_404(visible_orders(request), "No such order.", pk=order_id)
+        return self.versioned(s.OrderSerializer(order).data, order)
 
 
-class OrderTransitionView(GenericAPIView):
+class _OrderWrite(VersionedView, GenericAPIView):
+    def _order(self, request: Request, order_id: int) -> Order:
+        return get_or_404(visible_orders(request), "No such order.", pk=order_id)
+
+    def _answer(self, request: Request, order: Order) -> Response:
+        order = visible_orders(request).get(pk=order.pk)
+        return self.versioned(s.OrderSerializer(order).data, order)
+
+
+class OrderTransitionView(_OrderWrite):
     access_policy = OPERATORS
     serializer_class = s.TransitionSerializer
 
@@ -158,36 +173,42 @@ class OrderTransitionView(GenericAPIView):
         operation_id="orders_transition",
         summary="Move an order to its next status",
         description="Staff: confirm, prepare, ready / out for delivery / shipped, complete, cancel. "
-        "A transition the lifecycle does not allow answers 409 `invalid_transition`.",
+        "A transition the lifecycle does not allow answers 409 `invalid_transition`. Honours `If-Match`.",
         responses=s.OrderSerializer,
+        parameters=VERSIONED_WRITE,
         tags=["orders"],
     )
     def post(self, request: Request, order_id: int) -> Response:
-        order = get_or_404(visible_orders(request), "No such order.", pk=order_id)
+        order = self._order(request, order_id)
+        expected = self.if_match(request, order)
         data = s.TransitionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.order_transition(order=order, to=data.validated_data["to"], reason=data.validated_data["reason"])
-        return Response(s.OrderSerializer(visible_orders(request).get(pk=order.pk)).data)
+        services.order_transition(
+            order=order, to=data.validated_data["to"], reason=data.validated_data["reason"], expected_version=expected
+        )
+        return self._answer(request, order)
 
 
-class OrderCancelView(GenericAPIView):
+class OrderCancelView(_OrderWrite):
     access_policy = Access(guest=True, retail=True, wholesale=True)
     serializer_class = s.OrderSerializer
 
     @extend_schema(
         operation_id="orders_cancel",
         summary="Cancel my order",
-        description="Before it is being prepared; its stock is released.",
+        description="Before it is being prepared; its stock is released. Honours `If-Match` (never "
+        "required of customers).",
         request=None,
+        parameters=VERSIONED_WRITE,
         tags=["orders"],
     )
     def post(self, request: Request, order_id: int) -> Response:
-        order = get_or_404(visible_orders(request), "No such order.", pk=order_id)
-        services.order_cancel_by_customer(order=order)
-        return Response(s.OrderSerializer(visible_orders(request).get(pk=order.pk)).data)
+        order = self._order(request, order_id)
+        services.order_cancel_by_customer(order=order, expected_version=self.if_match(request, order))
+        return self._answer(request, order)
 
 
-class OrderLinesView(GenericAPIView):
+class OrderLinesView(_OrderWrite):
     access_policy = Access(guest=True, retail=True, wholesale=True, staff_roles=frozenset({"owner", "store_manager"}))
     serializer_class = s.LinesUpdateSerializer
 
@@ -195,12 +216,15 @@ class OrderLinesView(GenericAPIView):
         operation_id="orders_lines_update",
         summary="Change many lines at once",
         description="Set each listed SKU to its quantity (new SKUs are added, 0 removes). All or "
-        "nothing, with per-line errors; only before the order is paid.",
+        "nothing, with per-line errors; only before the order is paid. Honours `If-Match` (the order's "
+        "`ETag`).",
         responses=s.OrderSerializer,
+        parameters=VERSIONED_WRITE,
         tags=["orders"],
     )
     def patch(self, request: Request, order_id: int) -> Response:
-        order = get_or_404(visible_orders(request), "No such order.", pk=order_id)
+        order = self._order(request, order_id)
+        expected = self.if_match(request, order)
         data = s.LinesUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         raw = data.validated_data["lines"]
@@ -211,28 +235,32 @@ class OrderLinesView(GenericAPIView):
                 "Some lines are not valid; nothing was changed.", code="validation_error", details={"lines": unknown}
             )
         services.order_lines_update(
-            order=order, changes=[services.LineChange(variants[ln["sku"]], ln["quantity"]) for ln in raw]
+            order=order,
+            changes=[services.LineChange(variants[ln["sku"]], ln["quantity"]) for ln in raw],
+            expected_version=expected,
         )
-        return Response(s.OrderSerializer(visible_orders(request).get(pk=order.pk)).data)
+        return self._answer(request, order)
 
 
-class OrderShipView(GenericAPIView):
+class OrderShipView(_OrderWrite):
     access_policy = OPERATORS
     serializer_class = s.ShipSerializer
 
     @extend_schema(
         operation_id="orders_ship",
         summary="Ship an order",
-        description="A shipping order leaves with its carrier and tracking number.",
+        description="A shipping order leaves with its carrier and tracking number. Honours `If-Match`.",
         responses=s.OrderSerializer,
+        parameters=VERSIONED_WRITE,
         tags=["orders"],
     )
     def post(self, request: Request, order_id: int) -> Response:
-        order = get_or_404(visible_orders(request), "No such order.", pk=order_id)
+        order = self._order(request, order_id)
+        expected = self.if_match(request, order)
         data = s.ShipSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.order_ship(order=order, **data.validated_data)
-        return Response(s.OrderSerializer(visible_orders(request).get(pk=order.pk)).data)
+        services.order_ship(order=order, expected_version=expected, **data.validated_data)
+        return self._answer(request, order)
 
 
 class OrderTrackingView(GenericAPIView):
@@ -354,40 +382,44 @@ class EventStreamRenderer(BaseRenderer):
         return json.dumps(data).encode()  # errors only; the stream itself is a StreamingHttpResponse
 
 
-class OrderArrivalView(GenericAPIView):
+class OrderArrivalView(_OrderWrite):
     access_policy = Access(guest=True, retail=True, wholesale=True)
     serializer_class = s.ArrivalSerializer
 
     @extend_schema(
         operation_id="orders_arrival",
         summary="I'm here (curbside)",
-        description="Tell the store you arrived: bay and car. Staff at the store see it live.",
+        description="Tell the store you arrived: bay and car. Staff at the store see it live. Honours "
+        "`If-Match` (never required of customers).",
         responses=s.OrderSerializer,
+        parameters=VERSIONED_WRITE,
         tags=["orders"],
     )
     def post(self, request: Request, order_id: int) -> Response:
-        order = get_or_404(visible_orders(request), "No such order.", pk=order_id)
+        order = self._order(request, order_id)
+        expected = self.if_match(request, order)
         data = s.ArrivalSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.order_arrival_announce(order=order, **data.validated_data)
-        return Response(s.OrderSerializer(visible_orders(request).get(pk=order.pk)).data)
+        services.order_arrival_announce(order=order, expected_version=expected, **data.validated_data)
+        return self._answer(request, order)
 
 
-class OrderHandOverView(GenericAPIView):
+class OrderHandOverView(_OrderWrite):
     access_policy = OPERATORS
     serializer_class = s.OrderSerializer
 
     @extend_schema(
         operation_id="orders_hand_over",
         summary="Handed over at the curb",
-        description="Completes a ready curbside order.",
+        description="Completes a ready curbside order. Honours `If-Match`.",
         request=None,
+        parameters=VERSIONED_WRITE,
         tags=["orders"],
     )
     def post(self, request: Request, order_id: int) -> Response:
-        order = get_or_404(visible_orders(request), "No such order.", pk=order_id)
-        services.order_hand_over(order=order)
-        return Response(s.OrderSerializer(visible_orders(request).get(pk=order.pk)).data)
+        order = self._order(request, order_id)
+        services.order_hand_over(order=order, expected_version=self.if_match(request, order))
+        return self._answer(request, order)
 
 
 class CurbsideStreamView(GenericAPIView):

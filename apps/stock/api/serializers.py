@@ -272,3 +272,34 @@ class SuggestionSerializer(serializers.Serializer):
 
     def get_available(self, obj) -> int:  # noqa: ANN001
         return obj.stock_item.available
+
+
+class LocationUpdateSerializer(serializers.ModelSerializer):
+    """What staff may change on a location (its code and kind stay: ledgers and files name them)."""
+
+    class Meta:
+        model = Location
+        fields = [
+            "name",
+            "address",
+            "latitude",
+            "longitude",
+            "timezone",
+            "pickup_enabled",
+            "curbside_enabled",
+            "opening_hours",
+            "city",
+            "postal_code",
+            "country",
+            "phone",
+            "delivery_enabled",
+            "is_public",
+            "is_active",
+        ]
+
+
+class PurchaseOrderUpdateSerializer(serializers.Serializer):
+    """A draft's reference and its lines (given lines replace all of them)."""
+
+    reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    lines = PurchaseOrderLineInputSerializer(many=True, min_length=1, max_length=500, required=False)

@@ -4,6 +4,7 @@ from apps.stock.api import views
 
 urlpatterns = [
     path("locations", views.LocationListView.as_view(), name="locations"),
+    path("locations/<int:location_id>", views.LocationDetailView.as_view(), name="location"),
     path("locations/<int:location_id>/inventory", views.LocationInventoryView.as_view(), name="location-inventory"),
     path("locations/<int:location_id>/restock", views.RestockView.as_view(), name="location-restock"),
     path("locations/<int:location_id>/inventory.csv", views.InventoryCsvView.as_view(), name="location-inventory-csv"),
@@ -21,9 +22,11 @@ urlpatterns = [
     path("lots/<int:lot_id>/recall", views.LotRecallView.as_view(), name="lot-recall"),
     path("stock-alerts", views.AlertListView.as_view(), name="stock-alerts"),
     path("transfers", views.TransferListView.as_view(), name="transfers"),
+    path("transfers/<int:transfer_id>", views.TransferDetailView.as_view(), name="transfer"),
     path("transfers/<int:transfer_id>/ship", views.TransferShipView.as_view(), name="transfer-ship"),
     path("transfers/<int:transfer_id>/receive", views.TransferReceiveView.as_view(), name="transfer-receive"),
     path("purchase-orders", views.PurchaseOrderListView.as_view(), name="purchase-orders"),
+    path("purchase-orders/<int:order_id>", views.PurchaseOrderDetailView.as_view(), name="purchase-order"),
     path("purchase-orders/<int:order_id>/send", views.PurchaseOrderSendView.as_view(), name="purchase-order-send"),
     path(
         "purchase-orders/<int:order_id>/receive",

@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpResponse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import MultiPartParser
@@ -25,6 +25,7 @@ from apps.accounts.policy import ALL_STAFF, Access, principal_of
 from apps.catalog.models import Supplier, Variant
 from apps.core.api.views import get_or_404, get_or_invalid, paginated
 from apps.core.errors import InvalidInput, NotFound
+from apps.core.versioning import VERSIONED_READ, VERSIONED_WRITE, VersionedView
 from apps.stock import selectors, services
 from apps.stock.api import serializers as s
 from apps.stock.models import (
@@ -68,10 +69,6 @@ def _lot(variant: Variant, batch_number: str) -> Lot | None:
     return lot
 
 
-def _etag(item: StockItem) -> str:
-    return f'W/"stock-{item.pk}-v{item.version}"'
-
-
 class LocationListView(GenericAPIView):
     list_view = True  # GET answers a page
     queryset = Location.objects.none()  # the schema's filter and path parameter types
@@ -86,6 +83,46 @@ class LocationListView(GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         return paginated(self, _locations(request), s.LocationSerializer, filtered=False)
+
+
+LOCATION_EDITORS = Access(staff_roles=frozenset({"owner", "store_manager"}))
+
+
+class LocationDetailView(VersionedView, GenericAPIView):
+    access_policy = {"GET": STOCK_READERS, "PATCH": LOCATION_EDITORS}
+    queryset = Location.objects.none()  # for the schema's path parameter types
+    serializer_class = s.LocationSerializer
+
+    @extend_schema(
+        operation_id="locations_get",
+        summary="A location",
+        description="A store or warehouse the caller may see. Carries an `ETag`; send it back as "
+        "`If-Match` when editing.",
+        parameters=VERSIONED_READ,
+        tags=["stock"],
+    )
+    def get(self, request: Request, location_id: int) -> Response:
+        location = _location(request, location_id)
+        return self.versioned(s.LocationSerializer(location).data, location)
+
+    @extend_schema(
+        operation_id="locations_update",
+        summary="Edit a location",
+        description="Owners, and store managers for their own locations: name, address, coordinates, "
+        "time zone, services offered, opening hours, whether it is public or active (the code and kind "
+        "stay). With `If-Match: <ETag>` a stale edit answers 412 `precondition_failed` and changes nothing.",
+        request=s.LocationUpdateSerializer,
+        responses=s.LocationSerializer,
+        parameters=VERSIONED_WRITE,
+        tags=["stock"],
+    )
+    def patch(self, request: Request, location_id: int) -> Response:
+        location = _location(request, location_id)
+        expected = self.if_match(request, location)
+        data = s.LocationUpdateSerializer(location, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        location = services.location_update(location=location, expected_version=expected, **data.validated_data)
+        return self.versioned(s.LocationSerializer(location).data, location)
 
 
 class LocationInventoryView(GenericAPIView):
@@ -125,7 +162,7 @@ class InventoryBySkuView(GenericAPIView):
         return Response(s.StockItemSerializer(items, many=True).data)
 
 
-class StockItemView(GenericAPIView):
+class StockItemView(VersionedView, GenericAPIView):
     access_policy = {"GET": STOCK_READERS, "PATCH": Access(staff_roles=frozenset({"owner", "store_manager"}))}
     serializer_class = s.StockItemSerializer
 
@@ -135,12 +172,14 @@ class StockItemView(GenericAPIView):
     @extend_schema(
         operation_id="stock_items_get",
         summary="A stock row",
-        description="Carries an `ETag`; send it back as `If-Match` when editing.",
+        description="Carries an `ETag` (the version of its reorder settings; quantities change without "
+        "it); send it back as `If-Match` when editing.",
+        parameters=VERSIONED_READ,
         tags=["stock"],
     )
     def get(self, request: Request, item_id: int) -> Response:
         item = self._item(request, item_id)
-        return Response(s.StockItemSerializer(item).data, headers={"ETag": _etag(item)})
+        return self.versioned(s.StockItemSerializer(item).data, item)
 
     @extend_schema(
         operation_id="stock_items_update",
@@ -149,24 +188,17 @@ class StockItemView(GenericAPIView):
         "`precondition_failed` instead of overwriting someone else's change.",
         request=s.StockItemSettingsSerializer,
         responses=s.StockItemSerializer,
-        parameters=[
-            OpenApiParameter(
-                "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="The `ETag` read with GET."
-            )
-        ],
+        parameters=VERSIONED_WRITE,
         tags=["stock"],
     )
     def patch(self, request: Request, item_id: int) -> Response:
         item = self._item(request, item_id)
+        expected = self.if_match(request, item)
         data = s.StockItemSettingsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        expected = None
-        if_match = request.headers.get("If-Match")
-        if if_match:
-            expected = -1 if if_match.strip() != _etag(item) and if_match.strip() != "*" else item.version
         services.stock_item_settings_update(item=item, expected_version=expected, **data.validated_data)
         item = self._item(request, item_id)
-        return Response(s.StockItemSerializer(item).data, headers={"ETag": _etag(item)})
+        return self.versioned(s.StockItemSerializer(item).data, item)
 
 
 class RestockView(GenericAPIView):
@@ -502,7 +534,7 @@ def _transfers(request: Request) -> QuerySet[Transfer]:
     )
 
 
-class TransferListView(GenericAPIView):
+class TransferListView(VersionedView, GenericAPIView):
     list_view = True  # GET answers a page
     queryset = Transfer.objects.none()  # the schema's filter and path parameter types
     access_policy = {"GET": STOCK_READERS, "POST": MOVERS}
@@ -522,6 +554,7 @@ class TransferListView(GenericAPIView):
         description="Lines by SKU (and batch for lot-tracked variants).",
         request=s.TransferInputSerializer,
         responses={201: s.TransferSerializer},
+        parameters=VERSIONED_READ,
         tags=["stock"],
     )
     def post(self, request: Request) -> Response:
@@ -540,12 +573,11 @@ class TransferListView(GenericAPIView):
         transfer = services.transfer_create(
             from_location=source, to_location=target, lines=lines, note=data.validated_data["note"]
         )
-        return Response(
-            s.TransferSerializer(_transfers(request).get(pk=transfer.pk)).data, status=status.HTTP_201_CREATED
-        )
+        transfer = _transfers(request).get(pk=transfer.pk)
+        return self.versioned(s.TransferSerializer(transfer).data, transfer, status.HTTP_201_CREATED)
 
 
-class _TransferAction(GenericAPIView):
+class _TransferAction(VersionedView, GenericAPIView):
     access_policy = MOVERS
     serializer_class = s.TransferSerializer
 
@@ -553,41 +585,62 @@ class _TransferAction(GenericAPIView):
         return get_or_404(_transfers(request), "No such transfer.", pk=transfer_id)
 
 
+class TransferDetailView(_TransferAction):
+    access_policy = STOCK_READERS
+
+    @extend_schema(
+        operation_id="transfers_get",
+        summary="A transfer",
+        description="With its lines. Carries an `ETag`; send it back as `If-Match` when shipping or receiving it.",
+        parameters=VERSIONED_READ,
+        tags=["stock"],
+    )
+    def get(self, request: Request, transfer_id: int) -> Response:
+        transfer = self._transfer(request, transfer_id)
+        return self.versioned(s.TransferSerializer(transfer).data, transfer)
+
+
 class TransferShipView(_TransferAction):
     @extend_schema(
         operation_id="transfers_ship",
         summary="Ship a transfer",
-        description="Units leave the source and are in transit to the destination.",
+        description="Units leave the source and are in transit to the destination. Honours `If-Match`.",
         request=None,
+        parameters=VERSIONED_WRITE,
         tags=["stock"],
     )
     def post(self, request: Request, transfer_id: int) -> Response:
-        services.transfer_ship(transfer=self._transfer(request, transfer_id))
-        return Response(s.TransferSerializer(self._transfer(request, transfer_id)).data)
+        transfer = self._transfer(request, transfer_id)
+        services.transfer_ship(transfer=transfer, expected_version=self.if_match(request, transfer))
+        transfer = self._transfer(request, transfer_id)
+        return self.versioned(s.TransferSerializer(transfer).data, transfer)
 
 
 class TransferReceiveView(_TransferAction):
     @extend_schema(
         operation_id="transfers_receive",
         summary="Receive a transfer (all or part)",
-        description="Units per line; whatever is not received stays in transit.",
+        description="Units per line; whatever is not received stays in transit. Honours `If-Match`.",
         request=s.ReceiveSerializer,
+        parameters=VERSIONED_WRITE,
         tags=["stock"],
     )
     def post(self, request: Request, transfer_id: int) -> Response:
         transfer = self._transfer(request, transfer_id)
+        expected = self.if_match(request, transfer)
         data = s.ReceiveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         received = {line["line_id"]: line["quantity"] for line in data.validated_data["lines"]}
-        services.transfer_receive(transfer=transfer, received=received)
-        return Response(s.TransferSerializer(self._transfer(request, transfer_id)).data)
+        services.transfer_receive(transfer=transfer, received=received, expected_version=expected)
+        transfer = self._transfer(request, transfer_id)
+        return self.versioned(s.TransferSerializer(transfer).data, transfer)
 
 
 def _orders() -> QuerySet[PurchaseOrder]:
     return PurchaseOrder.objects.select_related("supplier", "location").prefetch_related("lines__variant")
 
 
-class PurchaseOrderListView(GenericAPIView):
+class PurchaseOrderListView(VersionedView, GenericAPIView):
     list_view = True  # GET answers a page
     queryset = PurchaseOrder.objects.none()  # the schema's filter and path parameter types
     access_policy = PURCHASERS
@@ -607,6 +660,7 @@ class PurchaseOrderListView(GenericAPIView):
         description="Lines by SKU.",
         request=s.PurchaseOrderInputSerializer,
         responses={201: s.PurchaseOrderSerializer},
+        parameters=VERSIONED_READ,
         tags=["stock"],
     )
     def post(self, request: Request) -> Response:
@@ -622,10 +676,11 @@ class PurchaseOrderListView(GenericAPIView):
         order = services.purchase_order_create(
             supplier=supplier, location=location, lines=lines, reference=data.validated_data["reference"]
         )
-        return Response(s.PurchaseOrderSerializer(_orders().get(pk=order.pk)).data, status=status.HTTP_201_CREATED)
+        order = _orders().get(pk=order.pk)
+        return self.versioned(s.PurchaseOrderSerializer(order).data, order, status.HTTP_201_CREATED)
 
 
-class _OrderAction(GenericAPIView):
+class _OrderAction(VersionedView, GenericAPIView):
     access_policy = PURCHASERS
     serializer_class = s.PurchaseOrderSerializer
 
@@ -633,29 +688,74 @@ class _OrderAction(GenericAPIView):
         return get_or_404(_orders(), "No such purchase order.", pk=order_id)
 
 
+class PurchaseOrderDetailView(_OrderAction):
+    @extend_schema(
+        operation_id="purchase_orders_get",
+        summary="A purchase order",
+        description="With its lines. Carries an `ETag`; send it back as `If-Match` when editing, "
+        "sending or receiving it.",
+        parameters=VERSIONED_READ,
+        tags=["stock"],
+    )
+    def get(self, request: Request, order_id: int) -> Response:
+        order = self._order(order_id)
+        return self.versioned(s.PurchaseOrderSerializer(order).data, order)
+
+    @extend_schema(
+        operation_id="purchase_orders_update",
+        summary="Edit a draft purchase order",
+        description="The reference, and the lines by SKU (given lines replace all of them). Only a draft "
+        "(409 `purchase_order_state` otherwise). With `If-Match: <ETag>` a stale edit answers 412 "
+        "`precondition_failed` and changes nothing.",
+        request=s.PurchaseOrderUpdateSerializer,
+        responses=s.PurchaseOrderSerializer,
+        parameters=VERSIONED_WRITE,
+        tags=["stock"],
+    )
+    def patch(self, request: Request, order_id: int) -> Response:
+        order = self._order(order_id)
+        expected = self.if_match(request, order)
+        data = s.PurchaseOrderUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        lines = data.validated_data.get("lines")
+        services.purchase_order_update(
+            order=order,
+            expected_version=expected,
+            reference=data.validated_data.get("reference"),
+            lines=None if lines is None else [(_variant(ln["sku"]), ln["quantity"], ln["unit_cost"]) for ln in lines],
+        )
+        order = self._order(order_id)
+        return self.versioned(s.PurchaseOrderSerializer(order).data, order)
+
+
 class PurchaseOrderSendView(_OrderAction):
     @extend_schema(
         operation_id="purchase_orders_send",
         summary="Mark a purchase order sent",
-        description="Draft to sent.",
+        description="Draft to sent. Honours `If-Match`.",
         request=None,
+        parameters=VERSIONED_WRITE,
         tags=["stock"],
     )
     def post(self, request: Request, order_id: int) -> Response:
-        services.purchase_order_send(order=self._order(order_id))
-        return Response(s.PurchaseOrderSerializer(self._order(order_id)).data)
+        order = self._order(order_id)
+        services.purchase_order_send(order=order, expected_version=self.if_match(request, order))
+        order = self._order(order_id)
+        return self.versioned(s.PurchaseOrderSerializer(order).data, order)
 
 
 class PurchaseOrderReceiveView(_OrderAction):
     @extend_schema(
         operation_id="purchase_orders_receive",
         summary="Receive a purchase order (all or part)",
-        description="Creates lots (batch, expiry) and receipt movements.",
+        description="Creates lots (batch, expiry) and receipt movements. Honours `If-Match`.",
         request=s.ReceiveSerializer,
+        parameters=VERSIONED_WRITE,
         tags=["stock"],
     )
     def post(self, request: Request, order_id: int) -> Response:
         order = self._order(order_id)
+        expected = self.if_match(request, order)
         data = s.ReceiveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         receipts = [
@@ -664,8 +764,9 @@ class PurchaseOrderReceiveView(_OrderAction):
             )
             for ln in data.validated_data["lines"]
         ]
-        services.purchase_order_receive(order=order, receipts=receipts)
-        return Response(s.PurchaseOrderSerializer(self._order(order_id)).data)
+        services.purchase_order_receive(order=order, receipts=receipts, expected_version=expected)
+        order = self._order(order_id)
+        return self.versioned(s.PurchaseOrderSerializer(order).data, order)
 
 
 class SuggestionListView(GenericAPIView):
