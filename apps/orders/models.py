@@ -90,11 +90,11 @@ class Order(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped by every write (ETag).")
 
     class Meta:
         ordering = ["-placed_at"]
         indexes = [models.Index(fields=["customer", "placed_at"]), models.Index(fields=["location", "status"])]
-    version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped by every write (ETag).")
 
     def __str__(self) -> str:
         return f"order {self.number} ({self.status})"
