@@ -1,10 +1,12 @@
 """URLs of a tenant's hostname: its staff admin, the API, health and metrics."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from apps.catalog.media import variant_image_file
 from apps.core.views import api_not_found, health_live, health_ready
 
 api_v1 = [
@@ -23,6 +25,20 @@ api_v1 = [
     path("", include("apps.promotions.api.urls")),
 ]
 
+# Gallery files (content-addressed, served immutable: apps.catalog.media), unless MEDIA_URL is
+# another host (a CDN or object storage serves them there).
+media_files = (
+    []
+    if "://" in settings.MEDIA_URL
+    else [
+        path(
+            f"{settings.MEDIA_URL.strip('/')}/variant-images/<str:schema>/<path:name>",
+            variant_image_file,
+            name="variant-image-file",
+        )
+    ]
+)
+
 # Last: any other /api/ path answers 404 in the error shape (also with DEBUG on).
 api_fallback = [re_path(r"^api/.*$", api_not_found)]
 
@@ -33,6 +49,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("health/live", health_live, name="health-live"),
     path("health/ready", health_ready, name="health-ready"),
+    *media_files,
     *api_fallback,
 ]
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
 from apps.catalog import services
+from apps.catalog.admin_gallery import GalleryAdminMixin, VariantImageInline
 from apps.catalog.csv_io import COLUMNS, variants_export_csv, variants_import_csv
 from apps.catalog.models import Category, PriceList, PriceListEntry, Product, Supplier, SupplierVariant, Variant
 from apps.core.admin_csv import csv_import_view
@@ -41,12 +42,13 @@ class ProductAdmin(VersionedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Variant)
-class VariantAdmin(VersionedAdminMixin, admin.ModelAdmin):
+class VariantAdmin(GalleryAdminMixin, VersionedAdminMixin, admin.ModelAdmin):
     list_display = ["sku", "name", "product", "price", "tracks_lots", "is_archived"]
     list_filter = ["is_archived", "tracks_lots", "product__category"]
     search_fields = ["sku", "barcode", "name", "product__name"]
     list_select_related = ["product"]
     readonly_fields = ["is_archived", "archived_at"]
+    inlines = [VariantImageInline]
     actions = ["archive", "export_csv"]
     change_list_template = "admin/catalog/variant/change_list.html"
 

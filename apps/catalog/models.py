@@ -80,7 +80,16 @@ class Variant(models.Model):
     tracks_lots = models.BooleanField(
         default=True, help_text="Stock is kept in lots (batch, expiry) and picked first-expiry-first-out."
     )
-    image = models.ImageField(upload_to="variants/", blank=True, validators=[validate_image])
+    # Deprecated: the gallery (VariantImage) replaced it; migration 0004 copied every image into it
+    # as the primary. Nothing reads or writes it any more; the column goes in the next release, once
+    # no running process of the previous release selects it.
+    image = models.ImageField(
+        upload_to="variants/",
+        blank=True,
+        editable=False,
+        validators=[validate_image],
+        help_text="Deprecated: use the gallery (VariantImage).",
+    )
     is_archived = models.BooleanField(default=False)
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -98,6 +107,38 @@ class Variant(models.Model):
     def clean(self) -> None:
         if self.compare_at_price is not None and self.compare_at_price < self.price:
             raise ValidationError({"compare_at_price": "The compare-at price must not be below the price."})
+
+
+class VariantImage(models.Model):
+    """One picture of a variant's gallery, stored as re-encoded WebP renditions (apps.catalog.images)
+    named by their content. A gallery that has images has exactly one primary (the services keep
+    it so; the database refuses a second)."""
+
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="images")
+    position = models.PositiveIntegerField(default=0, help_text="Order in the gallery, from 0.")
+    alt_text = models.CharField(max_length=250, blank=True, help_text="Describes the picture for screen readers.")
+    is_primary = models.BooleanField(default=False)
+    original = models.FileField(max_length=255, editable=False, help_text="Sanitised master, at most 2400 px.")
+    full = models.FileField(max_length=255, editable=False, help_text="At most 1200 px a side.")
+    card = models.FileField(max_length=255, editable=False, help_text="At most 480 px a side.")
+    thumb = models.FileField(max_length=255, editable=False, help_text="At most 160 px a side.")
+    width = models.PositiveIntegerField(default=0, editable=False, help_text="Of the master.")
+    height = models.PositiveIntegerField(default=0, editable=False, help_text="Of the master.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    FILE_FIELDS = ("original", "full", "card", "thumb")
+
+    class Meta:
+        ordering = ["variant", "position", "id"]
+        indexes = [models.Index(fields=["variant", "position"], name="catalog_vimage_variant_pos")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["variant"], condition=Q(is_primary=True), name="one_primary_image_per_variant"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"image {self.pk} of {self.variant_id}"
 
 
 class Supplier(models.Model):

@@ -24,7 +24,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.catalog.models import Variant
+from apps.catalog.models import Product, Variant
 from apps.core.audit import current_actor
 from apps.core.errors import InvalidInput
 from apps.core.services import events_record
@@ -87,6 +87,34 @@ def _money(value: Decimal) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-_precision()), rounding=ROUND_HALF_UP)
 
 
+_LINE_NAME_MAX = OrderLine._meta.get_field("name").max_length
+
+
+def line_name(variant: Variant) -> str:
+    """What a receipt line says: the product's name and the variant's label as the customer saw
+    them when ordering ("Mango Habanero Hot Sauce — 250 ml"). Stored on the line, so renaming the
+    product or the variant later leaves placed orders as they were; the SKU has its own column."""
+    product = variant.product.name.strip()
+    label = (variant.name or variant.size or "").strip()
+    if label and product and label.casefold() != product.casefold():
+        text = f"{product} — {label}"
+    else:
+        text = product or label or variant.sku
+    return text[:_LINE_NAME_MAX]
+
+
+def _with_products(variants: Sequence[Variant]) -> None:
+    """Give the variants read without their product (select_related) their product, in one query
+    for all of them; none when the caller already loaded them (order placement does)."""
+    missing = {v.product_id for v in variants if not Variant.product.is_cached(v)}
+    if not missing:
+        return
+    products = Product.objects.in_bulk(missing)
+    for variant in variants:
+        if not Variant.product.is_cached(variant):
+            variant.product = products[variant.product_id]
+
+
 def _priced_lines(
     lines: Sequence[LineRequest],
     customer: object | None,
@@ -104,6 +132,7 @@ def _priced_lines(
     cart (apps.promotions.services.PricedCart)."""
     from apps.promotions.services import cart_price
 
+    _with_products([line.variant for line in lines])  # the pricing reuses them: no query of its own
     priced = cart_price(
         lines=[(line.variant, line.quantity) for line in lines],
         customer=customer,
@@ -115,7 +144,9 @@ def _priced_lines(
         redeemed_by_order=redeemed_by_order,
     )
     order_lines, gifts = [], []
-    gift_variants = Variant.objects.in_bulk([p.variant_id for p in priced.quote.lines if p.gift])
+    gift_variants = Variant.objects.select_related("product").in_bulk(
+        [p.variant_id for p in priced.quote.lines if p.gift]
+    )
     for index, line in enumerate(priced.quote.lines):
         variant = lines[index].variant if not line.gift else gift_variants[line.variant_id]
         if line.gift:
@@ -124,7 +155,7 @@ def _priced_lines(
             OrderLine(
                 variant=variant,
                 sku=variant.sku,
-                name=str(variant),
+                name=line_name(variant),
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 line_total=line.line_total,

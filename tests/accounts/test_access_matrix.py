@@ -55,6 +55,7 @@ PLACEHOLDERS = {
     "account_id": lambda: "999999",
     "review_id": lambda: "999999",
     "photo_id": lambda: "999999",
+    "image_id": lambda: "999999",
     "endpoint_id": lambda: "999999",
     "delivery_id": lambda: "999999",
 }

@@ -524,3 +524,60 @@ def test_a_delivery_route_is_sequenced_and_drivers_mark_stops_delivered(shop):
     delivered = customer.get("/api/v1/orders?status=completed").json()["results"]
     assert [o["number"] for o in delivered] == [first["order"]]
     assert [e["to_status"] for e in delivered[0]["events"]][-2:] == ["out_for_delivery", "completed"]
+
+
+def test_a_line_is_named_like_a_receipt_from_the_product_name_and_the_variant_label(shop):
+    with tenant_context(shop["tenant"]):
+        from apps.catalog.models import Product
+
+        Product.objects.filter(pk=shop["sauce"].product_id).update(name="Mango Habanero Hot Sauce")
+    customer = as_client(p.customer_headers(shop["tenant"], "retail"))
+    placed = place(
+        customer,
+        {"fulfilment": "pickup", "location_id": shop["store"].pk, "lines": [{"sku": "SAUCE", "quantity": 1}]},
+    )
+    assert placed.status_code == 201, placed.content
+    line = placed.json()["lines"][0]
+    assert (line["sku"], line["name"]) == ("SAUCE", "Mango Habanero Hot Sauce — 250 ml")
+    with tenant_context(shop["tenant"]):
+        stored = Order.objects.get(pk=placed.json()["id"]).lines.get()
+        assert (stored.sku, stored.name) == ("SAUCE", "Mango Habanero Hot Sauce — 250 ml")
+
+
+def test_renaming_the_product_later_leaves_the_line_name_as_ordered(shop):
+    customer = as_client(p.customer_headers(shop["tenant"], "retail"))
+    staff = as_client(p.staff_headers(shop["tenant"], "owner"))
+    with tenant_context(shop["tenant"]):
+        product_id = shop["sauce"].product_id
+        ordered_as = f"{shop['sauce'].product.name} — 250 ml"
+    order = place(
+        customer,
+        {"fulfilment": "pickup", "location_id": shop["store"].pk, "lines": [{"sku": "SAUCE", "quantity": 1}]},
+    ).json()
+    renamed = staff.patch(f"/api/v1/products/{product_id}", {"name": "Mango Inferno"}, content_type="application/json")
+    assert renamed.status_code == 200, renamed.content
+    staff.patch("/api/v1/variants/SAUCE", {"name": "Big bottle"}, content_type="application/json")
+    for reader in (customer, staff):
+        shown = reader.get(f"/api/v1/orders/{order['id']}").json()["lines"][0]
+        assert shown["name"] == ordered_as
+    # A new order reads the new names.
+    again = place(
+        customer,
+        {"fulfilment": "pickup", "location_id": shop["store"].pk, "lines": [{"sku": "SAUCE", "quantity": 1}]},
+    ).json()
+    assert again["lines"][0]["name"] == "Mango Inferno — Big bottle"
+
+
+def test_lines_added_by_a_bulk_change_get_the_same_receipt_name(shop):
+    customer = as_client(p.customer_headers(shop["tenant"], "retail"))
+    order = place(
+        customer,
+        {"fulfilment": "pickup", "location_id": shop["store"].pk, "lines": [{"sku": "SAUCE", "quantity": 1}]},
+    ).json()
+    changed = customer.patch(
+        f"/api/v1/orders/{order['id']}/lines", {"lines": [{"sku": "CHIPS", "quantity": 1}]}, content_type="application/json"
+    )
+    assert changed.status_code == 200, changed.content
+    with tenant_context(shop["tenant"]):
+        expected = {v.sku: f"{v.product.name} — {v.name}" for v in (shop["sauce"], shop["chips"])}
+    assert {ln["sku"]: ln["name"] for ln in changed.json()["lines"]} == expected

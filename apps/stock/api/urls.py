@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.stock.api import views
+from apps.stock.api import procurement_views, views
 
 urlpatterns = [
     path("locations", views.LocationListView.as_view(), name="locations"),
@@ -37,4 +37,6 @@ urlpatterns = [
     path(
         "reorder-suggestions/draft-orders", views.SuggestionDraftOrdersView.as_view(), name="reorder-suggestions-draft"
     ),
+    path("procurement/suppliers", procurement_views.SupplierReportView.as_view(), name="procurement-suppliers"),
+    path("procurement/variants", procurement_views.VariantReportView.as_view(), name="procurement-variants"),
 ]
