@@ -13,3 +13,11 @@ def reservations_expire_task() -> int:
 @shared_task(name="stock.reorder_suggestions")
 def reorder_suggestions_task() -> int:
     return reorder_suggestions_compute()
+
+
+@shared_task(name="stock.restock_alerts_notify")
+def restock_alerts_notify_task() -> int:
+    """E-mail the locations' managers their open restock alerts not yet notified (one digest each)."""
+    from apps.stock.notifications import restock_alerts_notify
+
+    return restock_alerts_notify()

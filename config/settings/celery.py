@@ -23,6 +23,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Restock alerts: the e-mail run is queued this many seconds after the first alert of a burst opens
+# (apps.stock.notifications), so many movements give one digest.
+RESTOCK_NOTIFY_DEBOUNCE_SECONDS = env.int("RESTOCK_NOTIFY_DEBOUNCE_SECONDS", default=10)
 
 # Periodic jobs, written to django-celery-beat's tables by `manage.py release` (the operators
 # can change the schedule in the public admin). Each runs once per active tenant through
@@ -69,5 +72,10 @@ PERIODIC_TENANT_TASKS = {
     "payments-invoices-overdue": {
         "task": "payments.invoices_mark_overdue",
         "crontab": {"minute": "23"},
+    },
+    # The sweep behind the on-commit kick: restock alerts not yet e-mailed to their managers.
+    "stock-restock-alerts-notify": {
+        "task": "stock.restock_alerts_notify",
+        "crontab": {"minute": "*/5"},
     },
 }
