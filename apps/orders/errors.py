@@ -19,3 +19,9 @@ class FulfilmentUnavailable(ApplicationError):
     code = "fulfilment_unavailable"
     status_code = status.HTTP_400_BAD_REQUEST
     default_message = "This fulfilment method is not offered there."
+
+
+class SplitRefused(ApplicationError):
+    code = "split_refused"
+    status_code = status.HTTP_409_CONFLICT
+    default_message = "No single location can supply the whole order, and the order does not allow a split."

@@ -5,9 +5,11 @@ rounded half-up to the currency, tax inclusive or exclusive per tenant), reserve
 (first-expiry-first-out lots) in the same transaction, and records the `placed` event and an
 `order.placed` outbox event. Nothing is stored if any line cannot be reserved.
 
-Allocation (delivery and shipping without a chosen location): the first active location, warehouses
-before stores, that has every line available in full; else each line from the location with the
-most of it available (an order may then ship from several places).
+Allocation (delivery and shipping without a chosen location; apps.orders.allocation): one location
+that has every line in full (nearest to the delivery address, then most stock), else the fewest
+locations that cover the order (greedy), a line split across locations only when none of them has
+all of it; `allow_split=False` answers 409 `split_refused` instead. Each line records its location,
+and the reservation holds each line's units there.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from apps.orders.models import (
     RouteStop,
 )
 from apps.stock import services as stock
-from apps.stock.errors import InsufficientStock, ReservationClosed
+from apps.stock.errors import ReservationClosed
 from apps.stock.models import Location, StockItem
 
 S = OrderStatus
@@ -187,30 +189,100 @@ def _number() -> str:
     return f"{timezone.now():%y%m}-{secrets.token_hex(3).upper()}"
 
 
-def allocate(lines: Sequence[LineRequest]) -> list[tuple[LineRequest, Location]]:
-    """Where each line ships from (see the module docstring)."""
-    variant_ids = [line.variant.pk for line in lines]
-    rows = StockItem.objects.filter(variant_id__in=variant_ids, location__is_active=True).values(
-        "location_id", "variant_id", available=F("on_hand") - F("reserved")
+def allocate(
+    lines: Sequence[LineRequest], *, allow_split: bool = True, near: tuple[object, object] | None = None
+) -> list[list[tuple[Location, int]]]:
+    """Each line's (location, quantity) parts (see apps.orders.allocation): one statement reads the
+    units available at every active location with the locations themselves (and their
+    coordinates, for the distance to `near`, the delivery address's latitude and longitude)."""
+    from apps.orders import allocation
+
+    rows = (
+        StockItem.objects.filter(
+            variant_id__in={line.variant.pk for line in lines},
+            location__is_active=True,
+            on_hand__gt=F("reserved"),
+        )
+        .select_related("location")
+        .order_by("location_id", "variant_id")
     )
-    available: dict[int, dict[int, int]] = {}
+    candidates: dict[int, allocation.Candidate] = {}
     for row in rows:
-        available.setdefault(row["location_id"], {})[row["variant_id"]] = row["available"]
-    locations = {loc.pk: loc for loc in Location.objects.filter(pk__in=available)}
-    ordered = sorted(locations.values(), key=lambda loc: (loc.kind != Location.Kind.WAREHOUSE, loc.pk))
-    for loc in ordered:
-        if all(available[loc.pk].get(line.variant.pk, 0) >= line.quantity for line in lines):
-            return [(line, loc) for line in lines]
-    plan = []
-    for line in lines:
-        best = max(ordered, key=lambda loc: available[loc.pk].get(line.variant.pk, 0), default=None)
-        if best is None:
-            raise InsufficientStock(
-                f"{line.variant.sku} is not stocked anywhere.",
-                details={"lines": [{"sku": line.variant.sku, "requested": line.quantity, "available": 0}]},
+        candidate = candidates.get(row.location_id)
+        if candidate is None:
+            distance = allocation.distance_to(row.location, *near) if near else None
+            candidate = candidates[row.location_id] = allocation.Candidate(row.location, {}, distance)
+        candidate.available[row.variant_id] = row.on_hand - row.reserved
+    return allocation.plan(lines, list(candidates.values()), allow_split=allow_split)
+
+
+def _lines_at(order_lines: list[OrderLine], plan: Sequence[Sequence[tuple[Location, int]]]) -> list[OrderLine]:
+    """The priced lines at their locations: a line in several parts becomes one line per location,
+    its total, discount and each discount's amount shared by quantity (to the currency's precision,
+    the shares adding up exactly)."""
+    from apps.orders.allocation import split_amounts
+
+    quantum = Decimal(1).scaleb(-_precision())
+    placed: list[OrderLine] = []
+    for line, parts in zip(order_lines, plan, strict=True):
+        if len(parts) == 1:
+            line.location = parts[0][0]
+            placed.append(line)
+            continue
+        quantities = [qty for _, qty in parts]
+        totals = split_amounts(line.line_total, quantities, quantum)
+        discounts = split_amounts(line.discount, quantities, quantum)
+        reasons = [split_amounts(Decimal(d.get("amount", "0")), quantities, quantum) for d in line.discounts or []]
+        for n, (location, qty) in enumerate(parts):
+            placed.append(
+                OrderLine(
+                    variant=line.variant,
+                    sku=line.sku,
+                    name=line.name,
+                    quantity=qty,
+                    unit_price=line.unit_price,
+                    line_total=totals[n],
+                    discount=discounts[n],
+                    discounts=[{**d, "amount": str(r[n])} for d, r in zip(line.discounts or [], reasons, strict=True)],
+                    location=location,
+                )
             )
-        plan.append((line, best))
-    return plan
+    return placed
+
+
+def _kept_locations(
+    lines: Sequence[LineRequest], held: dict[int, list[tuple[Location, int]]], *, default: Location
+) -> list[list[tuple[Location, int]]]:
+    """Changed lines keep where their units were allocated: each variant fills its locations up to
+    what they held, in order; more units come from its first location, a new variant's from
+    `default` (the order's location)."""
+    from apps.orders.allocation import assign
+
+    needs: dict[int, int] = {}
+    for line in lines:
+        needs[line.variant.pk] = needs.get(line.variant.pk, 0) + line.quantity
+    parts: dict[int, list[tuple[Location, int]]] = {}
+    for variant_id, need in needs.items():
+        places = held.get(variant_id) or [(default, 0)]
+        mine, left = [], need
+        for location, qty in places:
+            take = min(qty, left)
+            if take:
+                mine.append((location, take))
+                left -= take
+        if left:
+            mine.append((places[0][0], left))
+        parts[variant_id] = mine
+    return assign(lines, parts)
+
+
+def _primary_location(order_lines: Sequence[OrderLine]) -> Location:
+    """The order's `location` when it ships from several: the one sending the most units."""
+    units: dict[int, int] = {}
+    for line in order_lines:
+        units[line.location.pk] = units.get(line.location.pk, 0) + line.quantity
+    best = max(units, key=lambda pk: (units[pk], -list(units).index(pk)))
+    return next(line.location for line in order_lines if line.location.pk == best)
 
 
 def _check_fulfilment(fulfilment: str, location: Location | None) -> None:
@@ -238,6 +310,7 @@ def order_place(
     delivery: dict | None = None,
     redeem_points: int = 0,
     coupon_codes: Sequence[str] = (),
+    allow_split: bool = True,
 ) -> Order:
     if not lines:
         raise InvalidInput("An order needs at least one line.", code="validation_error", details={"lines": ["Empty."]})
@@ -294,7 +367,12 @@ def order_place(
     tax, total = _tax_and_total(subtotal, discount=discount, delivery_fee=delivery_fee, inclusive=inclusive)
     lines = [*lines, *gifts]
 
-    plan = [(line, location) for line in lines] if location is not None else allocate(lines)
+    if location is not None:  # pickup, curbside, or staff naming the location: everything from there
+        plan = [[(location, line.quantity)] for line in lines]
+    else:
+        near = (delivery.get("latitude"), delivery.get("longitude"))
+        plan = allocate(lines, allow_split=allow_split, near=near if None not in near else None)
+    order_lines = _lines_at(order_lines, plan)
     now = timezone.now()
     window = FULFILMENT_HOLD if on_account else dt.timedelta(minutes=settings.ORDER_PAYMENT_WINDOW_MINUTES)
     held = bool(on_account and account.credit_hold)  # an invoice is overdue: staff release the order
@@ -302,7 +380,7 @@ def order_place(
         "customer": customer if getattr(customer, "pk", None) else None,
         "channel": channel,
         "fulfilment": fulfilment,
-        "location": location or plan[0][1],
+        "location": location or _primary_location(order_lines),
         "currency": getattr(tenant, "currency", "USD"),
         "subtotal": subtotal,
         "discount": discount,
@@ -360,8 +438,9 @@ def order_place(
             invoice_issue(order=order, account=account)
     event = _event(order, "", order.status, "placed")
     events_record([("order.placed", {"number": order.number, "total": str(order.total), "status": order.status})])
-    stock.reservation_hold(
-        reservation=reservation, lines=[stock.ReserveLine(line.variant, loc, line.quantity) for line, loc in plan]
+    stock.reservation_hold(  # each line's units at its own location
+        reservation=reservation,
+        lines=[stock.ReserveLine(line.variant, line.location, line.quantity) for line in order_lines],
     )
     # The caller gets the order with its lines and trail as stored, without reading them back.
     _as_prefetched(order, lines=order_lines, events=[event])
@@ -554,8 +633,12 @@ def order_lines_update(*, order: Order, changes: Sequence[LineChange], expected_
             "Lines can only change before the order is paid.", details={"from": locked.status, "to": "lines changed"}
         )
     # free-gift lines come back from the repricing below, they are not the customer's lines
-    own_lines = [line for line in locked.lines.select_related("variant") if not _is_gift(line)]
-    quantities = {line.variant_id: line.quantity for line in own_lines}
+    own_lines = [line for line in locked.lines.select_related("variant", "location") if not _is_gift(line)]
+    quantities: dict[int, int] = {}  # a line split across locations counts once, all its units
+    held: dict[int, list[tuple[Location, int]]] = {}  # where each variant's units are picked now
+    for line in own_lines:
+        quantities[line.variant_id] = quantities.get(line.variant_id, 0) + line.quantity
+        held.setdefault(line.variant_id, []).append((line.location or locked.location, line.quantity))
     variants = {line.variant_id: line.variant for line in own_lines}
     errors = {}
     for index, change in enumerate(changes):
@@ -592,16 +675,12 @@ def order_lines_update(*, order: Order, changes: Sequence[LineChange], expected_
     if set(redeemed) - still:
         redemptions_release(order=locked, coupon_ids=set(redeemed) - still)
     new_lines = [*new_lines, *gifts]
-    placed_at = {}
+    order_lines = _lines_at(order_lines, _kept_locations(new_lines, held, default=locked.location))
     if old_reservation is not None:
-        placed_at = {row.variant_id: row.location for row in old_reservation.lines.select_related("location")}
         stock.reservation_release(reservation=old_reservation)
     reservation = stock.reservation_create(
         reference=f"order-{locked.number}",
-        lines=[
-            stock.ReserveLine(line.variant, placed_at.get(line.variant.pk, locked.location), line.quantity)
-            for line in new_lines
-        ],
+        lines=[stock.ReserveLine(line.variant, line.location, line.quantity) for line in order_lines],
         ttl=max(locked.payment_due_at - timezone.now(), dt.timedelta(minutes=1)) + dt.timedelta(minutes=5)
         if locked.payment_due_at
         else dt.timedelta(minutes=settings.ORDER_PAYMENT_WINDOW_MINUTES),
@@ -674,7 +753,7 @@ def return_receive(*, request: ReturnRequest, received: dict[int, tuple[int, str
     locked = ReturnRequest.objects.select_for_update().select_related("order").get(pk=request.pk)
     if locked.status != ReturnRequest.Status.APPROVED:
         raise InvalidTransition("Only an approved return can be received.", details={"from": locked.status})
-    lines = {line.pk: line for line in locked.lines.select_related("order_line__variant")}
+    lines = {line.pk: line for line in locked.lines.select_related("order_line__variant", "order_line__location")}
     errors = {str(pk): ["Not a line of this return."] for pk in received if pk not in lines}
     errors |= {
         str(pk): ["Between 0 and the units announced."]
@@ -691,17 +770,19 @@ def return_receive(*, request: ReturnRequest, received: dict[int, tuple[int, str
     order = locked.order
     sold_lots = {}
     if order.reservation_id:
-        sold_lots = {row.variant_id: row.lot for row in order.reservation.lines.select_related("lot")}
+        sold_lots = {
+            (row.location_id, row.variant_id): row.lot for row in order.reservation.lines.select_related("lot")
+        }
     refund = Decimal("0")
     for pk, (quantity, condition) in sorted(received.items()):
         line = lines[pk]
         if quantity:
             stock.stock_return(
-                location=order.location,
+                location=line.order_line.location or order.location,  # back where it was picked
                 variant=line.order_line.variant,
                 quantity=quantity,
                 condition=condition,
-                lot=sold_lots.get(line.order_line.variant_id),
+                lot=sold_lots.get(((line.order_line.location_id or order.location_id), line.order_line.variant_id)),
                 reference=f"return-{locked.pk}",
             )
         line.received_quantity, line.condition = quantity, condition

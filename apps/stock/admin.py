@@ -12,9 +12,11 @@ from apps.core.errors import ApplicationError
 from apps.core.versioning import VersionedAdminMixin
 from apps.stock import services
 from apps.stock.models import (
+    HoursException,
     Location,
     Lot,
     Movement,
+    OpeningHours,
     PurchaseOrder,
     PurchaseOrderLine,
     ReorderSuggestion,
@@ -38,9 +40,23 @@ def _run(admin_obj: admin.ModelAdmin, request: HttpRequest, action, queryset, do
         admin_obj.message_user(request, f"{done}: {count}.")
 
 
+class OpeningHoursInline(admin.TabularInline):
+    model = OpeningHours
+    extra = 0
+    verbose_name_plural = "Opening hours (store's local time; closes before opens = after midnight; equal = 24 h)"
+
+
+class HoursExceptionInline(admin.TabularInline):
+    model = HoursException
+    extra = 0
+    ordering = ["-date", "opens"]
+    verbose_name_plural = "Holidays and special hours (any row for a date replaces that day's hours)"
+
+
 @admin.register(Location)
 class LocationAdmin(VersionedAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "code", "kind", "pickup_enabled", "curbside_enabled", "is_active"]
+    list_display = ["name", "code", "kind", "pickup_enabled", "curbside_enabled", "is_public", "is_active"]
+    inlines = [OpeningHoursInline, HoursExceptionInline]
 
     def get_queryset(self, request: HttpRequest):  # noqa: ANN201
         queryset = super().get_queryset(request)
@@ -49,8 +65,8 @@ class LocationAdmin(VersionedAdminMixin, admin.ModelAdmin):
             return queryset
         return queryset.filter(managers=request.user)
 
-    list_filter = ["kind", "is_active"]
-    search_fields = ["name", "code"]
+    list_filter = ["kind", "is_public", "is_active"]
+    search_fields = ["name", "code", "city", "postal_code"]
     filter_horizontal = ["managers"]
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from apps.catalog.models import Category, PriceList, PriceListEntry, Product, Supplier, SupplierVariant, Variant
 from apps.stock import services
-from apps.stock.models import Location, StockItem
+from apps.stock.models import HoursException, Location, OpeningHours, StockItem
 
 SAUCES = [
     ("Mango Habanero", "Sunny Pepper", 6, "mango, citrus"),
@@ -25,6 +25,32 @@ SAUCES = [
     ("Black Garlic Umami", "Island Heat", 2, "umami, deep"),
 ]
 SIZES = [("150 ml", "5.99", 150), ("250 ml", "8.49", 250), ("500 ml", "13.99", 500)]
+
+
+def _seed_hours(north: Location, south: Location) -> None:
+    """The stores' week (south stays open past midnight on Friday and Saturday) and the coming
+    Christmas: North closes early on the 24th, both are closed on the 25th."""
+    t = dt.time
+    week = [(d, t(8), t(20)) for d in range(5)] + [(5, t(9), t(18)), (6, t(10), t(16))]
+    rows = [OpeningHours(location=north, weekday=d, opens=o, closes=c) for d, o, c in week]
+    rows += [OpeningHours(location=south, weekday=d, opens=t(7), closes=t(22)) for d in (0, 1, 2, 3, 6)]
+    rows += [OpeningHours(location=south, weekday=d, opens=t(7), closes=t(1)) for d in (4, 5)]
+    OpeningHours.objects.bulk_create(rows)
+    today = dt.date.today()
+    christmas = dt.date(today.year if today < dt.date(today.year, 12, 25) else today.year + 1, 12, 25)
+    HoursException.objects.bulk_create(
+        [
+            HoursException(
+                location=north,
+                date=christmas - dt.timedelta(days=1),
+                opens=t(9),
+                closes=t(15),
+                note="Christmas Eve: closes early",
+            ),
+            HoursException(location=north, date=christmas, closed=True, note="Christmas Day"),
+            HoursException(location=south, date=christmas, closed=True, note="Christmas Day"),
+        ]
+    )
 
 
 def seed_catalog_and_stock() -> bool:
@@ -48,6 +74,12 @@ def seed_catalog_and_stock() -> bool:
         longitude=Decimal("-73.9855"),
         timezone="America/New_York",
         address="12 North St",
+        city="New York",
+        postal_code="10036",
+        country="US",
+        phone="+1 212 555 0101",
+        delivery_enabled=True,
+        is_public=True,
     )
     south = Location.objects.create(
         name="South Market Store",
@@ -58,6 +90,11 @@ def seed_catalog_and_stock() -> bool:
         longitude=Decimal("-74.0087"),
         timezone="America/New_York",
         address="8 Market Sq",
+        city="New York",
+        postal_code="10004",
+        country="US",
+        phone="+1 212 555 0102",
+        is_public=True,
     )
     warehouse = Location.objects.create(
         name="Brooklyn Warehouse",
@@ -68,6 +105,7 @@ def seed_catalog_and_stock() -> bool:
         timezone="America/New_York",
         address="1 Dock Rd",
     )
+    _seed_hours(north, south)
     today = dt.date.today()
     for name, brand, heat, flavour in SAUCES:
         product = Product.objects.create(

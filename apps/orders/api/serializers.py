@@ -5,9 +5,15 @@ from apps.orders.models import Order, OrderEvent, OrderLine, OrderStatus
 
 
 class OrderLineSerializer(serializers.ModelSerializer):
+    location = serializers.CharField(
+        source="location.code",
+        default=None,
+        help_text="Code of the location the line is picked from (an order may ship from several).",
+    )
+
     class Meta:
         model = OrderLine
-        fields = ["sku", "name", "quantity", "unit_price", "line_total", "discount", "discounts"]
+        fields = ["sku", "name", "quantity", "unit_price", "line_total", "discount", "discounts", "location"]
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
@@ -107,6 +113,12 @@ class OrderInputSerializer(serializers.Serializer):
         allow_null=True,
         default=None,
         help_text="Required for delivery: where to, and an optional time window.",
+    )
+    allow_split = serializers.BooleanField(
+        default=True,
+        help_text="Delivery and shipping: may the order ship from several locations when no single one "
+        "has everything? false: such an order is refused (409 split_refused, with what is short at the "
+        "best location). Pickup and curbside always come from the chosen store.",
     )
 
 
@@ -211,3 +223,31 @@ class RouteSerializer(serializers.Serializer):
 
 class RouteInputSerializer(serializers.Serializer):
     date = serializers.DateField()
+
+
+class PickLotSerializer(serializers.Serializer):
+    batch_number = serializers.CharField()
+    expiry_date = serializers.DateField(allow_null=True)
+    quantity = serializers.IntegerField()
+
+
+class PickLineSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    lots = PickLotSerializer(many=True, help_text="Lot-tracked variants: the batches to pick, first expiry first.")
+
+
+class PickListSerializer(serializers.Serializer):
+    location_id = serializers.IntegerField()
+    location = serializers.CharField(help_text="The location's code.")
+    location_name = serializers.CharField()
+    units = serializers.IntegerField()
+    lines = PickLineSerializer(many=True)
+
+
+class OrderPickListsSerializer(serializers.Serializer):
+    order = serializers.CharField(help_text="The order number.")
+    status = serializers.CharField()
+    fulfilment = serializers.CharField()
+    pick_lists = PickListSerializer(many=True)

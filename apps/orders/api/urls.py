@@ -7,6 +7,7 @@ urlpatterns = [
     path("orders/<int:order_id>", views.OrderDetailView.as_view(), name="order"),
     path("orders/<int:order_id>/transitions", views.OrderTransitionView.as_view(), name="order-transition"),
     path("orders/<int:order_id>/cancel", views.OrderCancelView.as_view(), name="order-cancel"),
+    path("orders/<int:order_id>/pick-lists", views.OrderPickListsView.as_view(), name="order-pick-lists"),
     path("orders/<int:order_id>/lines", views.OrderLinesView.as_view(), name="order-lines"),
     path("orders/<int:order_id>/ship", views.OrderShipView.as_view(), name="order-ship"),
     path("orders/<int:order_id>/tracking", views.OrderTrackingView.as_view(), name="order-tracking"),

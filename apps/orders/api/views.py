@@ -2,7 +2,7 @@
 
 import json
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpResponseRedirect
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -20,7 +20,7 @@ from apps.core.errors import InvalidInput
 from apps.core.versioning import VERSIONED_READ, VERSIONED_WRITE, VersionedView
 from apps.orders import services
 from apps.orders.api import serializers as s
-from apps.orders.models import DeliveryRoute, Order, OrderEvent, ReturnRequest, RouteStop
+from apps.orders.models import DeliveryRoute, Order, OrderEvent, OrderLine, ReturnRequest, RouteStop
 from apps.stock.models import Location
 from apps.stock.selectors import location_list
 
@@ -41,7 +41,8 @@ def visible_orders(request: Request) -> QuerySet[Order]:
     their locations')."""
     principal = principal_of(request)
     orders = Order.objects.select_related("location").prefetch_related(
-        "lines", Prefetch("events", queryset=OrderEvent.objects.order_by("id"))
+        Prefetch("lines", queryset=OrderLine.objects.select_related("location")),
+        Prefetch("events", queryset=OrderEvent.objects.order_by("id")),
     )
     if principal.kind == "api_key":
         return orders.filter(placed_by_key=request.auth)  # a partner sees the orders its key placed
@@ -87,7 +88,10 @@ class OrderListView(VersionedView, GenericAPIView):
         summary="Place an order",
         description="Prices each line for the caller (retail, or the wholesale price list), adds tax, "
         "and reserves the stock (first-expiry-first-out) at the location, or allocates it for delivery "
-        "and shipping. Unpaid orders release their stock when the payment window ends. Approved "
+        "and shipping: from one location when one has everything (the nearest to the delivery address), "
+        "else from the fewest locations, each line showing its `location` (`allow_split: false` refuses "
+        "that: 409 `split_refused` with what is short). Unpaid orders release their stock when the "
+        "payment window ends. Approved "
         "wholesale buyers may order `on_account` (credit terms, no card).",
         request=s.OrderInputSerializer,
         responses={201: s.OrderSerializer},
@@ -132,6 +136,7 @@ class OrderListView(VersionedView, GenericAPIView):
             delivery=data.validated_data["delivery"],
             redeem_points=data.validated_data["redeem_points"],
             coupon_codes=data.validated_data["coupon_codes"],
+            allow_split=data.validated_data["allow_split"],
         )
         # The caller placed it: answer with it (its lines and trail as stored, already in memory) even
         # if, allocated elsewhere, it is not in their list.
@@ -511,3 +516,32 @@ class RouteStopDeliveredView(GenericAPIView):
         stop = get_or_404(route.stops.all(), "No such stop.", pk=stop_id)
         services.route_stop_delivered(stop=stop)
         return Response(s.RouteSerializer(_routes(request).get(pk=route.pk)).data)
+
+
+class OrderPickListsView(GenericAPIView):
+    access_policy = Access(staff_roles=ALL_STAFF)
+    serializer_class = s.OrderPickListsSerializer
+
+    @extend_schema(
+        operation_id="orders_pick_lists",
+        summary="Pick lists of an order, per location",
+        description="Staff: what to pick at each location the order ships from (the one sending the most "
+        "units first): each SKU with its units and, for lot-tracked variants, the batches held for it "
+        "(first expiry first). Store managers see the orders with a line at a location they manage, and "
+        "only those locations' lists; any other order is 404.",
+        tags=["orders"],
+    )
+    def get(self, request: Request, order_id: int) -> Response:
+        from apps.orders.allocation import pick_lists
+
+        principal = principal_of(request)
+        if principal.roles & {"owner", "warehouse"}:
+            order = get_or_404(Order.objects.select_related("location"), "No such order.", pk=order_id)
+            return Response(s.OrderPickListsSerializer(pick_lists(order)).data)
+        # A store manager picks at the locations they manage: orders with a line there, their lists only.
+        managed = set(request.user.managed_locations.values_list("pk", flat=True))
+        orders = Order.objects.select_related("location").filter(
+            Q(location_id__in=managed) | Q(lines__location_id__in=managed)
+        )
+        order = get_or_404(orders.distinct(), "No such order.", pk=order_id)
+        return Response(s.OrderPickListsSerializer(pick_lists(order, only=managed)).data)

@@ -1,8 +1,10 @@
 from django.urls import path
 
-from apps.stock.api import procurement_views, views
+from apps.stock.api import locator_views, procurement_views, views
 
 urlpatterns = [
+    path("stores", locator_views.StoreListView.as_view(), name="stores"),
+    path("stores/<int:location_id>", locator_views.StoreDetailView.as_view(), name="store"),
     path("locations", views.LocationListView.as_view(), name="locations"),
     path("locations/<int:location_id>", views.LocationDetailView.as_view(), name="location"),
     path("locations/<int:location_id>/inventory", views.LocationInventoryView.as_view(), name="location-inventory"),

@@ -1,0 +1,310 @@
+"""Allocation across locations: one location when one has everything (nearest, then most stock),
+else the fewest locations (greedy cover), a line split only when no location has all of it, the
+customer's refusal of a split, per-line locations in the API, pick lists per location, and no
+oversell when split orders race."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import tenant_context
+
+from apps.accounts.models import User
+from apps.orders.allocation import haversine_km, split_amounts
+from apps.orders.models import Order, OrderLine
+from apps.orders.services import LineRequest, allocate
+from apps.stock.models import Movement, ReservationLine, StockItem
+from apps.tenants.models import Tenant
+from tests import factories as f
+from tests.accounts import principals as p
+from tests.conftest import TENANT_A
+
+# The delivery address, and places at known distances from it (Manhattan, ~1 km per 0.009 deg lat).
+HOME = {"address": "5 Elm St", "latitude": "40.750000", "longitude": "-73.990000"}
+NEAR = {"latitude": Decimal("40.755000"), "longitude": Decimal("-73.990000")}  # ~0.6 km
+FAR = {"latitude": Decimal("40.850000"), "longitude": Decimal("-73.990000")}  # ~11 km
+FARTHER = {"latitude": Decimal("41.100000"), "longitude": Decimal("-73.990000")}  # ~39 km
+
+
+def as_client(headers):
+    return Client(HTTP_HOST=TENANT_A.domain, **headers)
+
+
+def deliver(client, lines, **extra):
+    body = {"fulfilment": "delivery", "delivery": HOME, "lines": [{"sku": s, "quantity": q} for s, q in lines]}
+    return client.post("/api/v1/orders", {**body, **extra}, content_type="application/json")
+
+
+def held(tenant, variant, location):
+    with tenant_context(tenant):
+        item = StockItem.objects.get(variant=variant, location=location)
+        return item.on_hand, item.reserved
+
+
+def ledger_reserved(tenant, variant, location):
+    with tenant_context(tenant):
+        rows = Movement.objects.filter(variant=variant, location=location)
+        return sum(m.reserved_delta for m in rows)
+
+
+@pytest.fixture
+def customer(tenant_a):
+    return as_client(p.customer_headers(tenant_a, "retail"))
+
+
+def test_a_split_order_ships_from_two_locations_with_lines_and_reservations_at_each(tenant_a, customer):
+    with tenant_context(tenant_a):
+        north = f.location(code="north", **NEAR)
+        south = f.location(code="south", **FAR)
+        sauce, chips = f.variant(sku="SAUCE", price="10.00", tracks_lots=True), f.variant(sku="CHIPS", price="3.00")
+        f.receive(north, sauce, 4, batch="N1", expires_in_days=20)
+        f.receive(south, chips, 6)
+    response = deliver(customer, [("SAUCE", 3), ("CHIPS", 5)])
+    assert response.status_code == 201, response.content
+    order = response.json()
+    assert [(ln["sku"], ln["quantity"], ln["location"]) for ln in order["lines"]] == [
+        ("SAUCE", 3, "north"),
+        ("CHIPS", 5, "south"),
+    ]
+    assert order["location"] == "south"  # the location sending the most units
+    assert order["subtotal"] == "45.00"
+    assert held(tenant_a, sauce, north) == (4, 3) and held(tenant_a, chips, south) == (6, 5)
+    assert ledger_reserved(tenant_a, sauce, north) == 3 and ledger_reserved(tenant_a, chips, south) == 5
+    with tenant_context(tenant_a):
+        reservation = Order.objects.get(pk=order["id"]).reservation
+        rows = {
+            (r.location.code, r.variant.sku, r.quantity)
+            for r in ReservationLine.objects.filter(reservation=reservation)
+        }
+        assert rows == {("north", "SAUCE", 3), ("south", "CHIPS", 5)}
+    # The stored order reads back the same per-line locations.
+    read = customer.get(f"/api/v1/orders/{order['id']}").json()
+    assert [ln["location"] for ln in read["lines"]] == ["north", "south"]
+    # Cancelling releases the units at both places, and the ledger balances to zero.
+    assert customer.post(f"/api/v1/orders/{order['id']}/cancel").status_code == 200
+    assert held(tenant_a, sauce, north) == (4, 0) and held(tenant_a, chips, south) == (6, 0)
+    assert ledger_reserved(tenant_a, sauce, north) == 0 and ledger_reserved(tenant_a, chips, south) == 0
+
+
+def test_refusing_a_split_answers_409_with_the_shortfall_at_the_best_location(tenant_a, customer):
+    with tenant_context(tenant_a):
+        north = f.location(code="north", **NEAR)
+        south = f.location(code="south", **FAR)
+        sauce, chips = f.variant(sku="SAUCE"), f.variant(sku="CHIPS")
+        f.receive(north, sauce, 4)
+        f.receive(north, chips, 1)
+        f.receive(south, chips, 6)
+    refused = deliver(customer, [("SAUCE", 3), ("CHIPS", 5)], allow_split=False)
+    assert refused.status_code == 409, refused.content
+    error = refused.json()["error"]
+    assert error["code"] == "split_refused"
+    # north covers 4 of the 8 units (3 sauce + 1 chips), south 5: south is the best single location.
+    assert error["details"]["location"] == "south" and error["details"]["split_possible"] is True
+    assert error["details"]["lines"] == [{"sku": "SAUCE", "location": "south", "requested": 3, "available": 0}]
+    assert held(tenant_a, sauce, north) == (4, 0) and held(tenant_a, chips, south) == (6, 0)
+    with tenant_context(tenant_a):
+        assert not Order.objects.exists()
+    # The same order that one location can supply goes through with allow_split false.
+    whole = deliver(customer, [("CHIPS", 5)], allow_split=False)
+    assert whole.status_code == 201 and [ln["location"] for ln in whole.json()["lines"]] == ["south"]
+
+
+def test_pickup_ignores_allow_split_and_stays_at_the_chosen_store(tenant_a, customer):
+    with tenant_context(tenant_a):
+        store = f.location(code="store", pickup_enabled=True, **NEAR)
+        other = f.location(code="other", **NEAR)
+        chips = f.variant(sku="CHIPS")
+        f.receive(store, chips, 1)
+        f.receive(other, chips, 10)
+    body = {"fulfilment": "pickup", "location_id": store.pk, "lines": [{"sku": "CHIPS", "quantity": 3}]}
+    short = customer.post("/api/v1/orders", {**body, "allow_split": True}, content_type="application/json")
+    assert short.status_code == 409 and short.json()["error"]["code"] == "insufficient_stock"
+    assert short.json()["error"]["details"]["lines"][0]["location"] == "store"
+    ok = customer.post(
+        "/api/v1/orders", {**body, "lines": [{"sku": "CHIPS", "quantity": 1}]}, content_type="application/json"
+    )
+    assert ok.status_code == 201 and ok.json()["lines"][0]["location"] == "store"
+
+
+def test_fewest_locations_win_over_nearest(tenant_a):
+    with tenant_context(tenant_a):
+        near_a = f.location(code="near-a", **NEAR)
+        near_b = f.location(code="near-b", **NEAR)
+        far = f.location(code="far", **FARTHER)
+        x, y = f.variant(sku="X"), f.variant(sku="Y")
+        f.receive(near_a, x, 5)
+        f.receive(near_b, y, 5)
+        f.receive(far, x, 5)
+        f.receive(far, y, 5)
+        plan = allocate([LineRequest(x, 2), LineRequest(y, 2)], near=(HOME["latitude"], HOME["longitude"]))
+    assert [[(loc.code, q) for loc, q in parts] for parts in plan] == [[("far", 2)], [("far", 2)]]
+
+
+def test_nearest_wins_among_locations_that_each_have_everything(tenant_a):
+    with tenant_context(tenant_a):
+        far = f.location(code="far", kind="warehouse", **FAR)  # warehouses came first before
+        near = f.location(code="near", **NEAR)
+        farther = f.location(code="farther", **FARTHER)
+        x = f.variant(sku="X")
+        for loc, units in ((far, 50), (near, 3), (farther, 80)):
+            f.receive(loc, x, units)
+        plan = allocate([LineRequest(x, 3)], near=(HOME["latitude"], HOME["longitude"]))
+        assert plan[0] == [(near, 3)]
+        # Among two-location covers too: Y is at far and farther alike, so far (nearer) sends it.
+        y, z = f.variant(sku="Y"), f.variant(sku="Z")
+        f.receive(far, y, 4)
+        f.receive(farther, y, 4)
+        f.receive(near, z, 3)
+        split = allocate([LineRequest(z, 3), LineRequest(y, 4)], near=(HOME["latitude"], HOME["longitude"]))
+    assert [[(loc.code, q) for loc, q in parts] for parts in split] == [[("near", 3)], [("far", 4)]]
+
+
+def test_most_stock_breaks_a_tie_of_distance(tenant_a):
+    with tenant_context(tenant_a):
+        small = f.location(code="small", **NEAR)
+        big = f.location(code="big", **NEAR)
+        x = f.variant(sku="X")
+        f.receive(small, x, 4)
+        f.receive(big, x, 40)
+        assert allocate([LineRequest(x, 2)], near=(HOME["latitude"], HOME["longitude"]))[0] == [(big, 2)]
+        # Without an address (shipping with no coordinates) distance is skipped: most stock decides.
+        assert allocate([LineRequest(x, 2)])[0] == [(big, 2)]
+
+
+def test_a_line_no_location_can_supply_alone_is_split_across_two(tenant_a, customer):
+    with tenant_context(tenant_a):
+        north = f.location(code="north", **NEAR)
+        south = f.location(code="south", **FAR)
+        empty = f.location(code="empty", **NEAR)
+        sauce = f.variant(sku="SAUCE", price="3.33")
+        f.receive(north, sauce, 4)
+        f.receive(south, sauce, 3)
+        f.receive(empty, f.variant(sku="OTHER"), 1)
+    response = deliver(customer, [("SAUCE", 6)])
+    assert response.status_code == 201, response.content
+    order = response.json()
+    lines = [(ln["sku"], ln["quantity"], ln["location"], ln["line_total"]) for ln in order["lines"]]
+    # north (4, the most, and nearer) first; the rest from south; totals shared and exact.
+    assert lines == [("SAUCE", 4, "north", "13.32"), ("SAUCE", 2, "south", "6.66")]
+    assert order["subtotal"] == "19.98"
+    assert held(tenant_a, sauce, north) == (4, 4) and held(tenant_a, sauce, south) == (3, 2)
+    assert ledger_reserved(tenant_a, sauce, north) == 4 and ledger_reserved(tenant_a, sauce, south) == 2
+    # More than all locations together: nothing is held, the shortfall says how many exist.
+    too_many = deliver(customer, [("SAUCE", 2)])
+    assert too_many.status_code == 409
+    assert too_many.json()["error"]["details"]["lines"] == [
+        {"sku": "SAUCE", "location": None, "requested": 2, "available": 1}
+    ]
+    # Changing the split line's quantity keeps its locations: fewer units come off the last one.
+    changed = customer.patch(
+        f"/api/v1/orders/{order['id']}/lines",
+        {"lines": [{"sku": "SAUCE", "quantity": 5}]},
+        content_type="application/json",
+    )
+    assert changed.status_code == 200, changed.content
+    assert [(ln["quantity"], ln["location"]) for ln in changed.json()["lines"]] == [(4, "north"), (1, "south")]
+    assert held(tenant_a, sauce, north) == (4, 4) and held(tenant_a, sauce, south) == (3, 1)
+
+
+def test_pick_lists_group_the_lines_by_location_with_their_lots(tenant_a, customer):
+    with tenant_context(tenant_a):
+        north = f.location(code="north", **NEAR)
+        south = f.location(code="south", **FAR)
+        sauce, chips = f.variant(sku="SAUCE", tracks_lots=True), f.variant(sku="CHIPS")
+        f.receive(north, sauce, 2, batch="EARLY", expires_in_days=10)
+        f.receive(north, sauce, 5, batch="LATE", expires_in_days=90)
+        f.receive(north, chips, 1)
+        f.receive(south, chips, 9)
+    order = deliver(customer, [("SAUCE", 4), ("CHIPS", 3)]).json()
+    staff = as_client(p.staff_headers(tenant_a, "owner"))
+    with CaptureQueriesContext(connection) as queries:
+        response = staff.get(f"/api/v1/orders/{order['id']}/pick-lists")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["order"] == order["number"]
+    lists = {pl["location"]: pl for pl in body["pick_lists"]}
+    assert list(lists) == ["north", "south"]  # north sends 4 units, south 3
+    assert lists["north"]["units"] == 4 and lists["south"]["units"] == 3
+    north_sauce = lists["north"]["lines"][0]
+    assert (north_sauce["sku"], north_sauce["quantity"]) == ("SAUCE", 4)
+    assert [(lot["batch_number"], lot["quantity"]) for lot in north_sauce["lots"]] == [("EARLY", 2), ("LATE", 2)]
+    assert [(ln["sku"], ln["quantity"], ln["lots"]) for ln in lists["south"]["lines"]] == [("CHIPS", 3, [])]
+    assert len(queries) <= 8, [q["sql"] for q in queries.captured_queries]
+    # A store manager of south (not the order's main location) gets south's list only; of
+    # neither location: 404.
+    south_manager = as_client(p.staff_headers(tenant_a, "store_manager"))
+    outsider = as_client(p.staff_headers(tenant_a, "store_manager"))
+    with tenant_context(tenant_a):
+        manager = User.objects.filter(groups__name="Store Manager").order_by("id")
+        south.managers.add(manager[0])
+        f.location(code="elsewhere").managers.add(manager[1])
+    mine = south_manager.get(f"/api/v1/orders/{order['id']}/pick-lists")
+    assert mine.status_code == 200 and [pl["location"] for pl in mine.json()["pick_lists"]] == ["south"]
+    assert outsider.get(f"/api/v1/orders/{order['id']}/pick-lists").status_code == 404
+    # Customers do not get pick lists; an order that does not exist is 404.
+    assert customer.get(f"/api/v1/orders/{order['id']}/pick-lists").status_code == 403
+    assert staff.get("/api/v1/orders/999999/pick-lists").status_code == 404
+
+
+def test_allocation_reads_stock_and_locations_in_one_statement(tenant_a):
+    with tenant_context(tenant_a):
+        locations = [f.location(**NEAR), f.location(**FAR), f.location(**FARTHER)]
+        variants = [f.variant() for _ in range(3)]
+        for loc in locations:
+            for v in variants:
+                f.receive(loc, v, 2)
+        with CaptureQueriesContext(connection) as queries:
+            plan = allocate([LineRequest(v, 5) for v in variants], near=(HOME["latitude"], HOME["longitude"]))
+    assert len(queries) == 1
+    assert [sum(q for _, q in parts) for parts in plan] == [5, 5, 5]
+
+
+def test_split_shares_add_up_exactly():
+    assert split_amounts(Decimal("10.00"), [1, 1, 1], Decimal("0.01")) == [
+        Decimal("3.33"),
+        Decimal("3.33"),
+        Decimal("3.34"),
+    ]
+    assert sum(split_amounts(Decimal("0.05"), [2, 5], Decimal("0.01"))) == Decimal("0.05")
+    assert round(haversine_km(40.75, -73.99, 40.85, -73.99), 1) == 11.1
+
+
+@pytest.mark.slow
+def test_concurrent_split_orders_never_oversell(committed_db):
+    tenant = Tenant.objects.get(schema_name=TENANT_A.schema)
+    with tenant_context(tenant):
+        a = f.location(code="race-a", **NEAR)
+        b = f.location(code="race-b", **FAR)
+        hot = f.variant(sku="HOT-SPLIT")
+        f.receive(a, hot, 3)
+        f.receive(b, hot, 3)
+        headers = [p.customer_headers(tenant, "retail") for _ in range(12)]
+    barrier = threading.Barrier(12)
+
+    def order_two(h):
+        client = as_client(h)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=30)
+        try:
+            return deliver(client, [("HOT-SPLIT", 2)]).status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        codes = list(pool.map(order_two, headers))
+    assert set(codes) <= {201, 409}, codes
+    placed = codes.count(201)
+    assert 1 <= placed <= 3, codes
+    with tenant_context(tenant):
+        items = list(StockItem.objects.filter(variant=hot))
+        assert all(0 <= item.reserved <= item.on_hand == 3 for item in items)
+        assert sum(item.reserved for item in items) == 2 * placed
+        assert sum(m.reserved_delta for m in Movement.objects.filter(variant=hot)) == 2 * placed
+        assert sum(line.quantity for line in OrderLine.objects.filter(sku="HOT-SPLIT")) == 2 * placed
