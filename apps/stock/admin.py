@@ -236,6 +236,21 @@ class PurchaseOrderAdmin(VersionedAdminMixin, admin.ModelAdmin):
     readonly_fields = ["status", "sent_at", "received_at"]
     inlines = [PurchaseOrderLineInline]
     actions = ["send"]
+    change_list_template = "admin/stock/purchaseorder/change_list.html"  # links the procurement report
+
+    def get_urls(self) -> list:
+        from django.urls import path
+
+        from apps.stock.admin_procurement import procurement_report_view
+
+        def report(request: HttpRequest) -> HttpResponse:
+            return procurement_report_view(self, request)
+
+        return [
+            path("procurement/", self.admin_site.admin_view(report), name="stock_purchaseorder_procurement"),
+            *super().get_urls(),
+        ]
+
 
     @admin.action(description="Mark sent", permissions=["change"])
     def send(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001

@@ -415,3 +415,50 @@ def test_the_report_is_two_statements_in_the_selector(world, tenant_a):
         assert (count, [r["sku"] for r in page]) == (2, ["A-250", "B-500"])
         statements = [q["sql"] for q in captured.captured_queries if not q["sql"].startswith("SET search_path")]
         assert len(statements) == 2
+
+
+def _admin_client(tenant, role: str | None, *, superuser: bool = False, manages=None) -> Client:
+    with tenant_context(tenant):
+        if superuser:
+            user = User.objects.create_superuser(f"{role.replace(' ', '-').lower()}-admin@example.com", p.PASSWORD)
+        else:
+            user = User.objects.create_user(f"{role.replace(' ', '-').lower()}-admin@example.com", p.PASSWORD, is_staff=True)
+            user.groups.add(Group.objects.get(name=role))
+        if manages is not None:
+            manages.managers.add(user)
+        client = Client(HTTP_HOST=TENANT_A.domain)
+        client.force_login(user)
+    return client
+
+
+ADMIN_REPORT = "/admin/stock/purchaseorder/procurement/"
+
+
+def test_the_admin_report_renders_the_table_and_downloads_csv(world, tenant_a):
+    client = _admin_client(tenant_a, "owner", superuser=True)
+    changelist = client.get("/admin/stock/purchaseorder/")
+    assert changelist.status_code == 200 and ADMIN_REPORT in changelist.content.decode()
+    page = client.get(ADMIN_REPORT, {"report": "suppliers", "start": "2026-01-01", "end": "2026-02-28"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Alpha Farm" in html and "960.0000" in html and "0.8400" in html and "Download CSV" in html
+    variants = client.get(ADMIN_REPORT, {"report": "variants", "start": "2026-01-01", "end": "2026-02-28"})
+    assert "2026-01:5.0000;2026-02:5.4286" in variants.content.decode()
+    download = client.get(
+        ADMIN_REPORT, {"report": "variants", "start": "2026-01-01", "end": "2026-02-28", "format": "csv"}
+    )
+    assert download["Content-Type"] == "text/csv; charset=utf-8"
+    assert [r["sku"] for r in csv.DictReader(io.StringIO(download.content.decode()))] == ["A-250", "B-500"]
+    assert client.get(ADMIN_REPORT).status_code == 200  # no filters: the last 90 days
+    empty = client.get(ADMIN_REPORT, {"report": "suppliers", "start": "2020-01-01", "end": "2020-01-31"})
+    assert "No purchase orders were sent in this period." in empty.content.decode()
+    bad = client.get(ADMIN_REPORT, {"report": "suppliers", "start": "2026-03-01", "end": "2026-02-01"})
+    assert bad.status_code == 400 and "Must be on or before" in bad.content.decode()
+
+
+def test_the_admin_report_is_for_staff_who_see_purchase_orders_or_suppliers(world, tenant_a):
+    warehouse = _admin_client(tenant_a, "Warehouse Staff")
+    assert warehouse.get(ADMIN_REPORT, {"start": "2026-01-01", "end": "2026-02-28"}).status_code == 200
+    manager = _admin_client(tenant_a, "Store Manager", manages=world["store"])
+    assert manager.get(ADMIN_REPORT).status_code == 403  # no purchase order or supplier permission
+    assert Client(HTTP_HOST=TENANT_A.domain).get(ADMIN_REPORT).status_code == 302  # to the sign-in page

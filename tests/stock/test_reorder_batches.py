@@ -276,7 +276,7 @@ def test_an_open_batch_never_makes_a_reservation_of_its_rows_wait(committed_db):
                 started = time.perf_counter()
                 services.reservation_create(reference="during-job", lines=[services.ReserveLine(var, loc, 3)], ttl=TTL)
                 outcome["seconds"] = time.perf_counter() - started
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+        except Exception as exc:  # reported by the assertion below
             outcome["error"] = repr(exc)
         finally:
             connection.close()
@@ -286,7 +286,7 @@ def test_an_open_batch_never_makes_a_reservation_of_its_rows_wait(committed_db):
     thread.start()
     with tenant_context(tenant):
         with transaction.atomic():  # the batch's own transaction, kept open while the other connection reserves
-            last_id, written, _ = services._reorder_batch(
+            _last_id, written, _ = services._reorder_batch(
                 after=0, size=5000, now=timezone.now(), since=timezone.now() - dt.timedelta(days=28)
             )
             statement_done.set()
