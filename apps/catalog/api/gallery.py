@@ -36,6 +36,7 @@ def _gallery_body(variant: Variant) -> list:
 
 
 class VariantImagesView(GenericAPIView):
+    queryset = VariantImage.objects.none()  # types the path parameters in the schema
     access_policy = {"GET": PUBLIC, "POST": CATALOG_EDITORS}
     parser_classes = [MultiPartParser]
     serializer_class = s.VariantImageSerializer
@@ -83,6 +84,7 @@ class VariantImagesView(GenericAPIView):
 
 
 class VariantImageOrderView(GenericAPIView):
+    queryset = VariantImage.objects.none()  # types the path parameters in the schema
     access_policy = CATALOG_EDITORS
     serializer_class = s.VariantImageOrderSerializer
 
@@ -105,6 +107,7 @@ class VariantImageOrderView(GenericAPIView):
 
 
 class VariantImageView(GenericAPIView):
+    queryset = VariantImage.objects.none()  # types the path parameters in the schema
     access_policy = CATALOG_EDITORS
     serializer_class = s.VariantImageUpdateSerializer
 
