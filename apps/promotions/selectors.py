@@ -247,10 +247,10 @@ def pricing_inputs(
     redeemed_by_order: Iterable[int] = (),
 ) -> PricingInputs:
     """Everything `price_cart` needs, in a constant number of queries: variants with products (1),
-    categories (1), live promotions with their scopes (1 version check; 4 more when they changed),
-    the entered codes with their coupons
-    (4), the customer's uses of those coupons (1), whether it is their first order (1), and the
-    loyalty tier (the loyalty app's selector). Scopes are read from the join tables as ids.
+    live promotions with their scopes (1 version check; 4 more when they changed), the entered codes
+    with their coupons (4), the customer's uses of those coupons (1), and only when a live offer
+    depends on them: categories (1), whether it is the customer's first order (1), the loyalty tier
+    (the loyalty app's selector). Scopes are read from the join tables as ids.
     Wholesale prices come from the catalog's `variant_price` (one query per line for a buyer with a
     price list)."""
     user = customer if getattr(customer, "pk", None) else None
@@ -258,24 +258,6 @@ def pricing_inputs(
         variants = {v.pk: v for v, _ in lines}
     else:
         variants = Variant.objects.select_related("product").in_bulk([v.pk for v, _ in lines])
-    ancestors = _ancestors()
-    cart_lines = []
-    for variant, quantity in lines:
-        loaded = variants.get(variant.pk, variant)
-        product = loaded.product
-        attributes = product.attributes if isinstance(product.attributes, dict) else {}
-        cart_lines.append(
-            CartLine(
-                variant_id=loaded.pk,
-                product_id=product.pk,
-                quantity=quantity,
-                unit_price=variant_price(variant=loaded, user=customer, quantity=quantity, precision=precision),
-                sku=loaded.sku,
-                name=str(loaded),
-                category_ids=ancestors.get(product.category_id, frozenset()),
-                discountable=attributes.get("discountable", True) is not False,
-            )
-        )
     offers = promotion_offers_live(now=now)
     normalised = [code_rules.normalise(c) for c in codes]
     normalised = list(dict.fromkeys(c for c in normalised if c))
@@ -306,13 +288,33 @@ def pricing_inputs(
                     own_order=code.coupon_id in own,
                 )
             )
-    tier = customer_tier(user)
+    # What only some offers look at is read only when a live offer looks at it: the category tree
+    # (category-scoped offers), the loyalty tier (tier-only offers), the first-order check.
+    ancestors = _ancestors() if any(offer.category_ids for offer in offers) else {}
+    cart_lines = []
+    for variant, quantity in lines:
+        loaded = variants.get(variant.pk, variant)
+        product = loaded.product
+        attributes = product.attributes if isinstance(product.attributes, dict) else {}
+        cart_lines.append(
+            CartLine(
+                variant_id=loaded.pk,
+                product_id=product.pk,
+                quantity=quantity,
+                unit_price=variant_price(variant=loaded, user=customer, quantity=quantity, precision=precision),
+                sku=loaded.sku,
+                name=str(loaded),
+                category_ids=ancestors.get(product.category_id, frozenset()),
+                discountable=attributes.get("discountable", True) is not False,
+            )
+        )
+    tier = customer_tier(user) if any(offer.loyalty_tiers for offer in offers) else None
     cart = Cart(
         lines=tuple(cart_lines),
         channel="wholesale" if channel == "wholesale" else "retail",
         customer_id=getattr(user, "pk", None),
         tier=tier,
-        first_order=is_first_order(user) if user is not None else False,
+        first_order=is_first_order(user) if user is not None and any(o.first_order_only for o in offers) else False,
         fulfilment=fulfilment,
         delivery_fee=delivery_fee,
         codes=tuple(normalised),
