@@ -111,7 +111,7 @@ def seed(*, items: int, locations: int) -> dict:
                     "version",
                     "updated_at",
                 ],
-                """SELECT variant_id, location_id, 20 + (n * 7) %% 200, 0, 0, 0,
+                """SELECT variant_id, location_id, 5 + (n * 7) %% 60, 0, 0, 0,
                           CASE WHEN n %% 9 = 0 THEN 24 ELSE 0 END, CASE WHEN n %% 5 = 0 THEN 60 ELSE 0 END,
                           48, 1, now()
                    FROM (SELECT v.id AS variant_id, l.id AS location_id, row_number() OVER (ORDER BY l.id, v.id) AS n

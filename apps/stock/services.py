@@ -1064,13 +1064,6 @@ WITH items AS (
            reorder_point, reorder_quantity
     FROM stock_stockitem WHERE id > %(after)s ORDER BY id LIMIT %(size)s
 ),
-sold AS (
-    SELECT m.variant_id, m.location_id, -SUM(m.on_hand_delta)::bigint AS units
-    FROM stock_movement m
-    JOIN items i ON i.variant_id = m.variant_id AND i.location_id = m.location_id
-    WHERE m.kind = %(sale)s AND m.created_at >= %(since)s
-    GROUP BY m.variant_id, m.location_id
-),
 offers AS (
     SELECT DISTINCT ON (o.variant_id) o.variant_id, o.supplier_id, o.minimum_order_quantity AS moq,
            s.lead_time_days AS lead
@@ -1084,7 +1077,11 @@ base AS (
            CEIL(COALESCE(sd.units, 0)::numeric * (COALESCE(o.lead, %(default_lead)s) + %(target)s)
                 / %(window)s)::bigint - i.available - i.in_transit AS needed
     FROM items i
-    LEFT JOIN sold sd ON sd.variant_id = i.variant_id AND sd.location_id = i.location_id
+    LEFT JOIN LATERAL (  -- per row, on the (variant, location, created_at) index: no scan of all sales
+        SELECT -SUM(m.on_hand_delta)::bigint AS units FROM stock_movement m
+        WHERE m.variant_id = i.variant_id AND m.location_id = i.location_id
+          AND m.kind = %(sale)s AND m.created_at >= %(since)s
+    ) sd ON true
     LEFT JOIN offers o ON o.variant_id = i.variant_id
 ),
 wanted AS (
