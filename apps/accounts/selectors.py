@@ -10,6 +10,11 @@ def auth_session_list_active(*, user: User) -> QuerySet[AuthSession]:
     return AuthSession.objects.filter(user=user, revoked_at__isnull=True, expires_at__gt=timezone.now())
 
 
+def auth_session_list(*, user: User) -> QuerySet[AuthSession]:
+    """Every session of the user, active or not (the sessions list filters them)."""
+    return AuthSession.objects.filter(user=user)
+
+
 def auth_session_get_for_user(*, user: User, session_id: str) -> AuthSession | None:
     try:
         key = uuid.UUID(str(session_id))

@@ -30,7 +30,7 @@ def test_an_owner_creates_a_key_that_is_shown_once_and_stored_hashed(tenant_a):
     with tenant_context(tenant_a):
         row = ApiKey.objects.get(pk=body["id"])
     assert row.key_hash == api_key_hash(plain) and plain not in row.key_hash
-    listed = owner.get("/api/v1/api-keys").json()
+    listed = owner.get("/api/v1/api-keys").json()["results"]
     assert [k["prefix"] for k in listed] == [body["prefix"]]
     assert "key" not in listed[0]
 

@@ -70,7 +70,17 @@ class AuthSessionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AuthSession
-        fields = ["id", "session_type", "device_name", "created_at", "last_used_at", "expires_at", "current"]
+        fields = [
+            "id",
+            "session_type",
+            "device_name",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "revoked_at",
+            "revoked_reason",
+            "current",
+        ]
 
     def get_current(self, obj: AuthSession) -> bool:
         return obj.pk == self.context.get("current_session_id")

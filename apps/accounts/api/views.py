@@ -5,15 +5,18 @@ from dataclasses import asdict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts import selectors, services
 from apps.accounts.api import serializers as s
-from apps.accounts.models import AuthSession
+from apps.accounts.api.filters import ApiKeyFilter, SessionFilter
+from apps.accounts.models import ApiKey, AuthSession
 from apps.accounts.permissions import HasTokenSession
 from apps.accounts.policy import ALL_STAFF, CUSTOMERS, GUESTS, OWNERS, PUBLIC, SIGNED_IN, Access, PolicyPermission
+from apps.core.api.views import paginated
 from apps.core.errors import NotFound
 from apps.core.throttling import AuthEndpointThrottle, PrincipalPlanThrottle, TenantPlanThrottle
 
@@ -164,21 +167,31 @@ class SignOutEverywhereView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class SessionListView(APIView):
+class SessionListView(GenericAPIView):
+    list_view = True  # GET answers a page
+    queryset = AuthSession.objects.none()  # the schema's filter parameter types
     access_policy = SIGNED_IN
     permission_classes = [PolicyPermission, HasTokenSession]
+    serializer_class = s.AuthSessionSerializer
+    filterset_class = SessionFilter
+    search_fields = ["device_name"]
+    ordering_fields = ["last_used_at", "created_at", "expires_at"]
+    ordering = ["-last_used_at", "id"]
 
     @extend_schema(
         operation_id="auth_sessions_list",
-        summary="My active sessions",
-        description="Devices signed in to this account (device name, last used); `current` marks this one.",
-        responses=s.AuthSessionSerializer(many=True),
+        summary="My sessions",
+        description="Devices signed in to this account (device name, last used), a page at a time; "
+        "`current` marks this one. Only the caller's own sessions. Filters: `state` (active, the "
+        "default; revoked; expired; all), `session_type`, `created_from`, `created_to`; `search=` the "
+        "device name; `ordering=last_used_at|created_at|expires_at` (`-` for descending).",
         tags=["auth"],
     )
     def get(self, request: Request) -> Response:
-        sessions = selectors.auth_session_list_active(user=request.user)
+        sessions = self.filter_queryset(selectors.auth_session_list(user=request.user))
+        page = self.paginate_queryset(sessions)
         context = {"current_session_id": request.auth.pk}
-        return Response(s.AuthSessionSerializer(sessions, many=True, context=context).data)
+        return self.get_paginated_response(s.AuthSessionSerializer(page, many=True, context=context).data)
 
 
 class SessionDetailView(APIView):
@@ -348,19 +361,28 @@ class WholesaleAccountView(APIView):
         return Response(s.WholesaleAccountSerializer(request.user.wholesale_account).data)
 
 
-class ApiKeyListView(APIView):
+class ApiKeyListView(GenericAPIView):
+    list_view = True  # GET answers a page
+    queryset = ApiKey.objects.none()  # the schema's filter parameter types
     access_policy = OWNERS
     idempotency_exempt = True  # the creation response carries the key: never stored for replay
+    serializer_class = s.ApiKeySerializer
+    filterset_class = ApiKeyFilter
+    search_fields = ["name", "prefix"]
+    ordering_fields = ["created_at", "last_used_at", "name"]
+    ordering = ["-created_at", "-id"]
 
     @extend_schema(
         operation_id="api_keys_list",
         summary="Partner API keys",
-        description="Keys of this business (never the keys themselves, only their prefixes).",
-        responses=s.ApiKeySerializer(many=True),
+        description="Keys of this business (never the keys themselves, only their prefixes), a page at a "
+        "time; owners only. Filters: `state` (active, revoked, expired; default every key), `scope` "
+        "(keys granted it), `created_from`, `created_to`; `search=` the name or prefix; "
+        "`ordering=created_at|last_used_at|name` (`-` for descending).",
         tags=["api keys"],
     )
     def get(self, request: Request) -> Response:
-        return Response(s.ApiKeySerializer(selectors.api_key_list(), many=True).data)
+        return paginated(self, selectors.api_key_list(), s.ApiKeySerializer)
 
     @extend_schema(
         operation_id="api_keys_create",
