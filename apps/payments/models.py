@@ -70,15 +70,18 @@ class StripeEvent(models.Model):
         return f"{self.type} {self.event_id}"
 
 
+class InvoiceStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    PAID = "paid", "Paid"
+    OVERDUE = "overdue", "Overdue"
+    VOID = "void", "Void"
+
+
 class Invoice(models.Model):
     """What an order on account owes: issued when the order is confirmed, due after the account's
     terms. `amount - amount_paid` of open and overdue invoices is the account's open balance."""
 
-    class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        PAID = "paid", "Paid"
-        OVERDUE = "overdue", "Overdue"
-        VOID = "void", "Void"
+    Status = InvoiceStatus
 
     number = models.CharField(max_length=32, unique=True)
     account = models.ForeignKey("accounts.WholesaleAccount", on_delete=models.PROTECT, related_name="invoices")

@@ -54,6 +54,7 @@ SPECTACULAR_SETTINGS = {
         "ReviewReportReasonEnum": "apps.reviews.models.ReportReason.choices",
         "WebhookDeliveryStatusEnum": "apps.integrations.models.DeliveryStatus.choices",
         "LoyaltyTierEnum": "apps.loyalty.models.Tier.choices",
+        "InvoiceStatusEnum": "apps.payments.models.InvoiceStatus.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
