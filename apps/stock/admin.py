@@ -193,7 +193,7 @@ class ReservationAdmin(admin.ModelAdmin):
 
 @admin.register(RestockAlert)
 class RestockAlertAdmin(admin.ModelAdmin):
-    list_display = ["stock_item", "available_at_open", "opened_at", "closed_at"]
+    list_display = ["stock_item", "available_at_open", "opened_at", "closed_at", "notified_at"]
     list_filter = ["closed_at"]
     list_select_related = ["stock_item__variant", "stock_item__location"]
 

@@ -58,6 +58,7 @@ PLACEHOLDERS = {
     "image_id": lambda: "999999",
     "endpoint_id": lambda: "999999",
     "delivery_id": lambda: "999999",
+    "invoice_id": lambda: "999999",
 }
 
 
