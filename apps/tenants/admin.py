@@ -45,7 +45,7 @@ class TenantCreationForm(forms.ModelForm):
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
     list_display = ["name", "schema_name", "plan", "currency", "timezone", "is_active", "created_at"]
-    list_filter = ["plan", "is_active"]
+    list_filter = ["plan", "is_active", "require_if_match"]
     search_fields = ["name", "schema_name", "domains__domain"]
     readonly_fields = ["schema_name", "is_active", "suspended_at", "suspension_reason", "created_at"]
     inlines = [DomainInline]

@@ -542,6 +542,48 @@ def test_an_admin_edit_of_a_price_list_bumps_it_and_its_entries(world):
 
 
 # ---------------------------------------------------------------------------------------------
+# The tenant setting
+
+
+def test_the_tenant_profile_tells_apps_whether_if_match_is_required(world):
+    client = Client(HTTP_HOST=TENANT_A.domain)
+    assert client.get("/api/v1/tenant").json()["require_if_match"] is False
+    _require_if_match(world["tenant"], True)
+    assert client.get("/api/v1/tenant").json()["require_if_match"] is True
+
+
+def test_operators_turn_require_if_match_on_in_the_tenant_admin(world):
+    operator = User.objects.create_superuser("ops-etag@admin.test", "pw-Operator-Long-1")
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(operator)
+    page = client.get(f"/admin/tenants/tenant/{world['tenant'].pk}/change/")
+    assert page.status_code == 200 and 'name="require_if_match"' in page.content.decode()
+    form = page.context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if name in form.fields and value not in (None, "")}
+    data = {name: value for name, value in data.items() if value is not False}
+    data["require_if_match"] = "on"
+    domains = list(world["tenant"].domains.all())
+    data |= {
+        "domains-TOTAL_FORMS": str(len(domains)),
+        "domains-INITIAL_FORMS": str(len(domains)),
+        "domains-MIN_NUM_FORMS": "0",
+        "domains-MAX_NUM_FORMS": "1000",
+    }
+    for n, domain in enumerate(domains):
+        data |= {
+            f"domains-{n}-id": str(domain.pk),
+            f"domains-{n}-tenant": str(world["tenant"].pk),
+            f"domains-{n}-domain": domain.domain,
+            f"domains-{n}-is_primary": "on" if domain.is_primary else "",
+        }
+    saved = client.post(f"/admin/tenants/tenant/{world['tenant'].pk}/change/", data)
+    assert saved.status_code == 302, saved.context["adminform"].form.errors if saved.context else saved.content
+    assert Tenant.objects.get(pk=world["tenant"].pk).require_if_match is True
+    row = _row(world, PRODUCT)
+    assert _write(client_as(world["owner"]), PRODUCT, row).status_code == 428
+
+
+# ---------------------------------------------------------------------------------------------
 # The schema
 
 

@@ -10,5 +10,5 @@ class TenantProfileSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Tenant
-        fields = ["name", "plan", "currency", "currency_precision", "timezone"]
+        fields = ["name", "plan", "currency", "currency_precision", "timezone", "require_if_match"]
         read_only_fields = fields

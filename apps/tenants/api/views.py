@@ -14,7 +14,8 @@ class TenantProfileView(APIView):
         operation_id="tenant_profile",
         summary="The business this hostname belongs to",
         description="Name, plan, currency (with its precision) and time zone of the current "
-        "tenant. Public: apps read it before signing in to format prices and dates.",
+        "tenant. Public: apps read it before signing in to format prices and dates. "
+        "`require_if_match`: staff and partner edits must send `If-Match` (428 without it).",
         responses=TenantProfileSerializer,
         tags=["tenant"],
     )
