@@ -308,3 +308,46 @@ def test_concurrent_split_orders_never_oversell(committed_db):
         assert sum(item.reserved for item in items) == 2 * placed
         assert sum(m.reserved_delta for m in Movement.objects.filter(variant=hot)) == 2 * placed
         assert sum(line.quantity for line in OrderLine.objects.filter(sku="HOT-SPLIT")) == 2 * placed
+
+
+def test_a_split_line_sells_and_comes_back_at_each_of_its_locations(tenant_a, customer):
+    with tenant_context(tenant_a):
+        north = f.location(code="north", **NEAR)
+        south = f.location(code="south", **FAR)
+        sauce = f.variant(sku="SAUCE", price="5.00")
+        f.receive(north, sauce, 4)
+        f.receive(south, sauce, 3)
+    order = deliver(customer, [("SAUCE", 6)]).json()
+    staff = as_client(p.staff_headers(tenant_a, "owner"))
+    for to in ("paid", "preparing", "out_for_delivery", "completed"):
+        moved = staff.post(f"/api/v1/orders/{order['id']}/transitions", {"to": to}, content_type="application/json")
+        assert moved.status_code == 200, moved.content
+    assert held(tenant_a, sauce, north) == (0, 0) and held(tenant_a, sauce, south) == (1, 0)  # sold where picked
+    returned = customer.post(
+        f"/api/v1/orders/{order['id']}/returns",
+        {"lines": [{"sku": "SAUCE", "quantity": 5}]},
+        content_type="application/json",
+    )
+    assert returned.status_code == 201, returned.content
+    lines = returned.json()["lines"]
+    assert sorted(ln["quantity"] for ln in lines) == [1, 4]  # the 4 from north, 1 of south's 2
+    ret = returned.json()["id"]
+    assert (
+        staff.post(f"/api/v1/returns/{ret}/decision", {"approve": True}, content_type="application/json").status_code
+        == 200
+    )
+    received = staff.post(
+        f"/api/v1/returns/{ret}/receive",
+        {"lines": [{"line_id": ln["id"], "quantity": ln["quantity"], "condition": "resaleable"} for ln in lines]},
+        content_type="application/json",
+    )
+    assert received.status_code == 200, received.content
+    assert received.json()["refund_amount"] == "25.00"
+    assert held(tenant_a, sauce, north) == (4, 0) and held(tenant_a, sauce, south) == (2, 0)
+    # One more than is left to return: refused.
+    again = customer.post(
+        f"/api/v1/orders/{order['id']}/returns",
+        {"lines": [{"sku": "SAUCE", "quantity": 2}]},
+        content_type="application/json",
+    )
+    assert again.status_code == 400 and again.json()["error"]["code"] == "validation_error"

@@ -288,6 +288,21 @@ def visible_returns(request: Request) -> QuerySet[ReturnRequest]:
     return ReturnRequest.objects.filter(order__in=orders).select_related("order").prefetch_related("lines__order_line")
 
 
+def _spread(lines: list[OrderLine], quantity: int) -> list[tuple[OrderLine, int]]:
+    """A SKU shipped from several locations is several lines: the units returned fill each line up
+    to what is still returnable on it (the last one takes any excess, which the service refuses)."""
+    if len(lines) == 1:
+        return [(lines[0], quantity)]
+    parts, left = [], quantity
+    for n, line in enumerate(lines):
+        returned = sum(r.quantity for r in line.return_lines.exclude(return_request__status="rejected"))
+        take = left if n == len(lines) - 1 else min(left, max(line.quantity - returned, 0))
+        if take:
+            parts.append((line, take))
+            left -= take
+    return parts or [(lines[-1], quantity)]
+
+
 class OrderReturnView(GenericAPIView):
     access_policy = Access(guest=True, retail=True, wholesale=True)
     serializer_class = s.ReturnInputSerializer
@@ -303,7 +318,9 @@ class OrderReturnView(GenericAPIView):
         order = get_or_404(visible_orders(request), "No such order.", pk=order_id)
         data = s.ReturnInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        by_sku = {line.sku: line for line in order.lines.all()}
+        by_sku: dict[str, list[OrderLine]] = {}
+        for line in order.lines.all():
+            by_sku.setdefault(line.sku, []).append(line)
         unknown = {
             str(i): {"sku": ["Not on this order."]}
             for i, ln in enumerate(data.validated_data["lines"])
@@ -311,11 +328,12 @@ class OrderReturnView(GenericAPIView):
         }
         if unknown:
             raise InvalidInput("Some return lines are not valid.", code="validation_error", details={"lines": unknown})
-        created = services.return_request(
-            order=order,
-            reason=data.validated_data["reason"],
-            lines=[(by_sku[ln["sku"]], ln["quantity"]) for ln in data.validated_data["lines"]],
-        )
+        lines, extra = [], []
+        for ln in data.validated_data["lines"]:
+            first, *more = _spread(by_sku[ln["sku"]], ln["quantity"])
+            lines.append(first)  # at the request's index, so per-line errors keep pointing at it
+            extra += more
+        created = services.return_request(order=order, reason=data.validated_data["reason"], lines=lines + extra)
         return Response(
             s.ReturnSerializer(visible_returns(request).get(pk=created.pk)).data, status=status.HTTP_201_CREATED
         )
