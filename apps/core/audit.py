@@ -10,11 +10,12 @@ in `system_actor("...")`.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 
 from auditlog.models import LogEntry
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
@@ -107,37 +108,86 @@ def fill_actor(sender: type[LogEntry], instance: LogEntry, **kwargs: object) -> 
 
 
 # ---------------------------------------------------------------------------------------------
-# Batched writes: one INSERT per unit of work instead of one per audited row.
+# Batched writes: the request's audit entries and outbox events in ONE statement at its end.
+#
+# Inside `audit_batch()` (opened inside the request's transaction) every audit entry django-auditlog
+# writes, every entry a service builds (`entry_for`) and every outbox event (`events_record`) is
+# collected, not inserted; when the block ends they are written together with one INSERT (the
+# entries as a data-modifying CTE of the events' INSERT), in the same transaction as the changes
+# they record. Rows collected inside a savepoint that was rolled back are dropped with it: each
+# group registers a no-op `on_commit` marker, and Django forgets the markers of a rolled-back
+# savepoint. Outside a transaction nothing is deferred (each write goes in at once, as before).
 
-_batch_var: ContextVar[list[LogEntry] | None] = ContextVar("audit_batch", default=None)
+class _Pending(list):
+    """The open batch's groups: (marker, model, rows). `atomic`: opened inside a transaction (a
+    batch opened outside one defers nothing: an inner transaction would commit its rows first)."""
+
+    atomic = False
+
+
+_batch_var: ContextVar[_Pending | None] = ContextVar("audit_batch", default=None)
+
+
+def _noop() -> None:
+    return None
+
+
+def defer(model: type, rows: list) -> bool:
+    """Collect `rows` (LogEntry or OutboxEvent objects) for the open batch's single INSERT. False
+    (nothing collected) when no batch is open or the connection is not in a transaction."""
+    pending = _batch_var.get()
+    if pending is None or not rows or not pending.atomic or not connection.in_atomic_block:
+        return False
+    marker = functools.partial(_noop)  # a distinct object per group, forgotten on savepoint rollback
+    transaction.on_commit(marker)
+    pending.append((marker, model, rows))
+    return True
 
 
 @contextlib.contextmanager
-def audit_batch() -> Iterator[list[LogEntry]]:
-    """Inside this block every audit entry django-auditlog writes is collected, not inserted, and
-    all of them are written with ONE bulk INSERT when the block ends without an error, in the same
-    transaction as the changes they record (use it inside the transaction). Nested blocks join the
-    outer one. An error discards the entries together with the rolled-back changes."""
+def audit_batch() -> Iterator[_Pending]:
+    """Collect the block's audit entries and outbox events and write them in one statement when it
+    ends without an error (see above). Use it inside the transaction. Nested blocks join the outer
+    one. An error, or a transaction marked for rollback, discards them with the changes."""
     if _batch_var.get() is not None:
         yield _batch_var.get()
         return
-    entries: list[LogEntry] = []
-    token = _batch_var.set(entries)
+    pending = _Pending()
+    pending.atomic = connection.in_atomic_block
+    token = _batch_var.set(pending)
     try:
-        yield entries
+        yield pending
     finally:
         _batch_var.reset(token)
-    if entries and not connection.needs_rollback:  # a rolled-back unit of work records nothing
-        LogEntry.objects.bulk_create(entries)
+    if pending and not connection.needs_rollback:  # a rolled-back unit of work records nothing
+        _flush(pending)
+
+
+def _flush(pending: list) -> None:
+    from apps.core.bulk import insert_together
+    from apps.core.models import OutboxEvent
+    from apps.core.services import outbox_announce
+
+    alive = {id(func) for _, func, _ in connection.run_on_commit}
+    by_model: dict[type, list] = {}
+    for marker, model, rows in pending:
+        if id(marker) in alive:
+            by_model.setdefault(model, []).extend(rows)
+    entries, events = by_model.pop(LogEntry, []), by_model.pop(OutboxEvent, [])
+    if by_model:  # pragma: no cover - only the two kinds are ever deferred
+        raise TypeError(f"cannot defer {sorted(m.__name__ for m in by_model)}")
+    insert_together([(LogEntry, entries), (OutboxEvent, events)], returning_last=bool(events))
+    if events:
+        outbox_announce(events)
 
 
 def _create_or_collect(manager: object, **kwargs: object) -> LogEntry:
-    entries = _batch_var.get()
-    if entries is None:
+    pending = _batch_var.get()
+    if pending is None or not pending.atomic or not connection.in_atomic_block:
         return _manager_create(manager, **kwargs)
     entry = LogEntry(**kwargs)
     fill_actor(LogEntry, entry)  # what pre_save does for a single insert
-    entries.append(entry)
+    defer(LogEntry, [entry])
     return entry
 
 

@@ -35,8 +35,10 @@ def _insert_sql(model: type[Model], objs: Sequence[Model]) -> tuple[str, list]:
     return sql, list(params)
 
 
-def insert_together(groups: Sequence[tuple[type[Model], Sequence[Model]]]) -> None:
-    """Insert every group's rows; one statement for all of them (see the module docstring)."""
+def insert_together(groups: Sequence[tuple[type[Model], Sequence[Model]]], *, returning_last: bool = False) -> None:
+    """Insert every group's rows; one statement for all of them (see the module docstring). With
+    `returning_last` the last group's rows get their primary keys (read back in insertion order,
+    as `bulk_create` does)."""
     groups = [(model, list(objs)) for model, objs in groups if objs]
     if not groups:
         return
@@ -46,6 +48,10 @@ def insert_together(groups: Sequence[tuple[type[Model], Sequence[Model]]]) -> No
         return
     parts = [_insert_sql(model, objs) for model, objs in groups]
     *ctes, (last_sql, last_params) = parts
+    last_model, last_objs = groups[-1]
+    if returning_last:
+        pk = last_model._meta.pk
+        last_sql += f" RETURNING {connection.ops.quote_name(last_model._meta.db_table)}.{connection.ops.quote_name(pk.column)}"
     sql = last_sql
     params: list = []
     if ctes:
@@ -53,3 +59,7 @@ def insert_together(groups: Sequence[tuple[type[Model], Sequence[Model]]]) -> No
         params = [p for _, ps in ctes for p in ps]
     with connection.cursor() as cursor:
         cursor.execute(sql, params + last_params)
+        if returning_last:
+            for obj, (value,) in zip(last_objs, cursor.fetchall(), strict=True):
+                setattr(obj, pk.attname, value)
+                obj._state.adding, obj._state.db = False, connection.alias

@@ -19,10 +19,23 @@ def idempotency_keys_purge(*, now: datetime | None = None) -> int:
 
 
 def events_record(events: list[tuple[str, dict]]) -> None:
-    """Write domain events to the outbox, in the caller's transaction (one INSERT)."""
+    """Write domain events to the outbox, in the caller's transaction (one INSERT; inside a
+    request's `audit_batch` they join its single INSERT at the end of the request)."""
+    from apps.core.audit import defer
     from apps.core.models import OutboxEvent
 
-    if events:
-        rows = OutboxEvent.objects.bulk_create([OutboxEvent(topic=t, payload=p) for t, p in events])
-        # After the commit, listeners (live streams, the webhook relay's kick) hear of them at once.
-        transaction.on_commit(lambda: outbox_committed.send(sender=OutboxEvent, events=rows))
+    if not events:
+        return
+    rows = [OutboxEvent(topic=t, payload=p) for t, p in events]
+    if defer(OutboxEvent, rows):
+        return
+    OutboxEvent.objects.bulk_create(rows)
+    outbox_announce(rows)
+
+
+def outbox_announce(rows: list) -> None:
+    """After the commit, listeners (live streams, the webhook relay's kick) hear of the written
+    outbox rows at once."""
+    from apps.core.models import OutboxEvent
+
+    transaction.on_commit(lambda: outbox_committed.send(sender=OutboxEvent, events=rows))

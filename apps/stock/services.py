@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.catalog.models import Supplier, SupplierVariant, Variant
-from apps.core.audit import current_actor, entry_for
+from apps.core.audit import current_actor, defer, entry_for
 from apps.core.bulk import insert_together
 from apps.core.services import events_record
 from apps.core.validation import QUANTITY_MAX, whole_number
@@ -73,6 +73,7 @@ class _Batch:
     movements: list[Movement] = field(default_factory=list)
     items: dict[int, ItemState] = field(default_factory=dict)
     audit: list = field(default_factory=list)
+    inserts: list = field(default_factory=list)  # (model, rows) written in the same statement
 
     def move(
         self,
@@ -139,7 +140,13 @@ class _Batch:
         return entries
 
     def flush(self) -> None:
-        insert_together([(Movement, self.movements), (LogEntry, self._stock_entries() + self.audit)])
+        """One statement for the rows (`inserts`, the ledger, and the audit entries unless the
+        request's audit batch takes them to its own single INSERT), then the alerts and events."""
+        entries = self._stock_entries() + self.audit
+        groups = [*self.inserts, (Movement, self.movements)]
+        if not defer(LogEntry, entries):
+            groups.append((LogEntry, entries))
+        insert_together(groups)
         _alerts_and_events(list(self.items.values()))
 
 
@@ -653,7 +660,7 @@ def reservation_hold(*, reservation: Reservation, lines: Iterable[ReserveLine]) 
                 lot_id=lot_id,
                 reserved=qty,
             )
-    ReservationLine.objects.bulk_create(rows)
+    batch.inserts.append((ReservationLine, rows))
     batch.audit.append(
         entry_for(
             Reservation,
