@@ -31,10 +31,10 @@ from apps.orders.services import HANDOFF, TRANSITIONS
 from apps.stock.models import Location, LotStock, Movement, PurchaseOrder, ReorderSuggestion, StockItem
 
 S = OrderStatus
-OPEN_STATUSES = [S.PLACED, S.CONFIRMED, S.PAID, S.PREPARING, S.READY, S.OUT_FOR_DELIVERY]
+OPEN_STATUSES = [S.PLACED, S.ON_HOLD, S.CONFIRMED, S.PAID, S.PREPARING, S.READY, S.OUT_FOR_DELIVERY]
 # What counts as a sale in the figures: every order past payment (or confirmed on account) that was
 # neither cancelled nor refunded.
-NOT_SALES = [S.PLACED, S.CANCELLED, S.REFUNDED]
+NOT_SALES = [S.PLACED, S.ON_HOLD, S.CANCELLED, S.REFUNDED]  # on hold: waiting on the credit hold
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 ZERO = Value(Decimal("0"), output_field=MONEY)
 
