@@ -465,3 +465,26 @@ def test_concurrent_orders_on_account_never_take_the_balance_over_the_limit(comm
     with tenant_context(tenant):
         assert Invoice.objects.filter(account=account).count() == 3
         assert WholesaleAccount.objects.get(pk=account.pk).open_balance <= account.credit_limit
+
+
+def test_the_invoice_list_reads_a_constant_number_of_statements_whatever_its_length(shop):
+    from django.test.utils import CaptureQueriesContext
+
+    _, buyer = business(shop["tenant"])
+    owner = staff(shop["tenant"])
+    owner.get("/api/v1/invoices")  # warm: the session and the roles are read once per request anyway
+
+    def statements() -> int:
+        with CaptureQueriesContext(connection) as context:
+            response = owner.get("/api/v1/invoices")
+        assert response.status_code == 200
+        return len(context.captured_queries)
+
+    order_on_account(buyer, shop)
+    one = statements()
+    for _ in range(4):
+        order_on_account(buyer, shop)
+    five = statements()
+
+    assert owner.get("/api/v1/invoices").json()["count"] == 5
+    assert five == one <= 8, (one, five)
