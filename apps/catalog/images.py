@@ -132,9 +132,10 @@ def prepare_bytes(data: bytes) -> PreparedImage:
                     image.draft("RGB", (RENDITIONS["original"], RENDITIONS["original"]))
                 image.load()
                 picture = _normalised(_to_srgb(ImageOps.exif_transpose(image)))
+                picture = picture.copy() if picture is image else picture
+                picture.info = {}  # no EXIF, XMP, ICC profile or comment can ride along
                 renditions: dict[str, Rendition] = {}
                 for name, side in RENDITIONS.items():
-                    picture = picture.copy() if picture is image else picture
                     picture.thumbnail((side, side), Image.Resampling.LANCZOS, reducing_gap=3.0)
                     out = io.BytesIO()
                     # No exif=, xmp= or icc_profile= argument: the file carries no metadata.

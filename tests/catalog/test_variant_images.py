@@ -110,6 +110,22 @@ def test_an_upload_is_re_encoded_as_upright_webp_renditions_without_exif(in_a, o
     assert VariantImage.objects.get().variant == variant
 
 
+def test_an_embedded_colour_profile_is_applied_and_not_kept(in_a, owner):
+    from PIL import ImageCms
+
+    f.variant(sku="WIDE")
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    out = io.BytesIO()
+    Image.new("RGB", (300, 200), (200, 30, 30)).save(out, format="JPEG", icc_profile=profile, comment=b"secret")
+    assert Image.open(io.BytesIO(out.getvalue())).info.get("icc_profile")
+    body = _upload(owner, "WIDE", out.getvalue()).json()
+    for url in body["urls"].values():
+        picture = _open(owner, url)
+        assert "icc_profile" not in picture.info and "comment" not in picture.info
+        red, green, blue = picture.convert("RGB").getpixel((10, 10))
+        assert red > 180 and green < 60 and blue < 60  # sRGB into sRGB: the colour is unchanged
+
+
 def test_transparent_png_keeps_its_alpha_and_small_pictures_are_not_enlarged(in_a, owner):
     f.variant(sku="SMALL")
     body = _upload(owner, "SMALL", _png((40, 30)), name="logo.png").json()
