@@ -299,6 +299,9 @@ def test_a_period_without_orders_answers_an_empty_page(world, owner):
         ({"to": "9999-12-31"}, "to"),
         ({"supplier": "x"}, "supplier"),
         ({"location": "0"}, "location"),
+        ({"location": "42024007479405314048"}, "location"),  # past bigint
+        ({"variant": "1.5"}, "variant"),
+        ({"sku": "x" * 65}, "sku"),
     ],
 )
 def test_bad_dates_and_filters_answer_400_in_the_error_shape(owner, tenant_a, query, field):

@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.policy import ALL_STAFF, Access, principal_of
+from apps.core.api.fields import IdField
 from apps.core.api.views import paginated
 from apps.core.openapi import AutoSchema
 from apps.stock import procurement, selectors
@@ -62,10 +63,10 @@ class ReportQuerySerializer(serializers.Serializer):
     to = serializers.DateField(
         required=False, help_text="Last day (inclusive, tenant timezone, YYYY-MM-DD). Default: today."
     )
-    supplier = serializers.IntegerField(required=False, min_value=1, help_text="Only orders of this supplier.")
-    variant = serializers.IntegerField(required=False, min_value=1, help_text="Only lines of this variant (id).")
+    supplier = IdField(required=False, help_text="Only orders of this supplier.")
+    variant = IdField(required=False, help_text="Only lines of this variant (id).")
     sku = serializers.CharField(required=False, max_length=64, help_text="Only lines of this variant (SKU).")
-    location = serializers.IntegerField(required=False, min_value=1, help_text="Only orders for this location.")
+    location = IdField(required=False, help_text="Only orders for this location.")
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
