@@ -15,7 +15,7 @@ import sentry_sdk
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
@@ -112,6 +112,37 @@ def error_response(
     return response
 
 
+# SQLSTATEs of a database that is gone or going (connection exception, admin/crash shutdown,
+# starting up). A client-side connection failure carries no SQLSTATE at all.
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+RETRY_AFTER_UNAVAILABLE = 5
+
+
+def unavailable_service(exc: BaseException | None) -> str | None:
+    """'database' or 'redis' when `exc` says that backing service cannot be reached right now (a
+    restart, a failover): the request may be retried, it is not a bug. None otherwise (a deadlock
+    or any other database error stays what it is)."""
+    import redis
+
+    if isinstance(exc, InterfaceError):
+        return "database"
+    if isinstance(exc, OperationalError):
+        state = getattr(exc.__cause__, "sqlstate", None)
+        if state is None or state.startswith(_UNAVAILABLE_SQLSTATES):
+            return "database"
+    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
+        return "redis"
+    return None
+
+
+def unavailable_body(service: str) -> dict[str, Any]:
+    return error_body(
+        "service_unavailable",
+        f"The service is briefly unavailable ({service}). Try again in a few seconds.",
+        {"retry_after": RETRY_AFTER_UNAVAILABLE},
+    )
+
+
 def _validation_message(details: Any) -> str:
     if isinstance(details, dict) and list(details) == ["non_field_errors"]:
         first = details["non_field_errors"]
@@ -182,6 +213,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             error_body("value_out_of_range", "A value is out of range for its field.", {}),
             status=status.HTTP_400_BAD_REQUEST,
         )
+
+    if service := unavailable_service(exc):
+        # PostgreSQL or Redis restarting: nothing was applied (the transaction is gone with the
+        # connection); a 503 with Retry-After tells the client to try again, not that it broke us.
+        set_rollback()
+        logger.warning("%s unavailable, answered 503: %s", service, exc)
+        headers = {"Retry-After": str(RETRY_AFTER_UNAVAILABLE)}
+        return Response(unavailable_body(service), status=status.HTTP_503_SERVICE_UNAVAILABLE, headers=headers)
 
     # Anything else is a bug: log it with its stack, answer 500 without one (outside DEBUG).
     set_rollback()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import sys
 import time
 
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
 from django_prometheus.exports import ExportToDjangoView
 
-from apps.core.errors import error_response
+from apps.core.errors import RETRY_AFTER_UNAVAILABLE, error_response, unavailable_body, unavailable_service
 from apps.core.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,12 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def error_500(request: HttpRequest) -> HttpResponse:
+    # Django calls this while handling the exception (e.g. the tenant lookup found PostgreSQL down).
+    service = unavailable_service(sys.exc_info()[1])
+    if service and _wants_json(request):
+        response = JsonResponse(unavailable_body(service), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
+        return response
     if _wants_json(request):
         return error_response("server_error", "An unexpected error occurred. It has been logged.", 500)
     return server_error(request)
