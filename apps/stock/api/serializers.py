@@ -20,6 +20,12 @@ class LocationSerializer(serializers.ModelSerializer):
             "pickup_enabled",
             "curbside_enabled",
             "opening_hours",
+            "city",
+            "postal_code",
+            "country",
+            "phone",
+            "delivery_enabled",
+            "is_public",
         ]
 
 
