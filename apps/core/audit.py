@@ -144,6 +144,25 @@ def defer(model: type, rows: list) -> bool:
     return True
 
 
+def in_unit_of_work() -> bool:
+    """True inside a batch opened in a transaction that rolls back as a whole on any error (the
+    idempotent request's): a service's nested atomic block needs no savepoint there."""
+    pending = _batch_var.get()
+    return pending is not None and pending.atomic and connection.in_atomic_block
+
+
+def atomic_service(func: Callable) -> Callable:
+    """`transaction.atomic` for a service on a hot path: no savepoint inside the unit of work (see
+    `in_unit_of_work`), a savepoint elsewhere (a caller may catch the error and go on)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: object, **kwargs: object) -> object:
+        with transaction.atomic(savepoint=not in_unit_of_work()):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
 @contextlib.contextmanager
 def audit_batch() -> Iterator[_Pending]:
     """Collect the block's audit entries and outbox events and write them in one statement when it

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from django.db import connection
 from django.db.models import AutoField, Model
+from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
 
 # Above this many rows in all, one statement per model (the statement text grows with the rows).
@@ -63,3 +64,27 @@ def insert_together(groups: Sequence[tuple[type[Model], Sequence[Model]]], *, re
             for obj, (value,) in zip(last_objs, cursor.fetchall(), strict=True):
                 setattr(obj, pk.attname, value)
                 obj._state.adding, obj._state.db = False, connection.alias
+
+
+def insert_unless_conflict(obj: Model, *, on: Sequence[str]) -> bool:
+    """`obj.save()` for a new row that may collide with a unique value (a random order number):
+    INSERT ... ON CONFLICT (`on`: the unique fields) DO NOTHING RETURNING id, one statement and no
+    savepoint (any other constraint still raises). True when the
+    row went in (its primary key set, `pre_save`/`post_save` sent as `save()` sends them, so the
+    audit log records it); False on a conflict, with nothing written and the transaction usable."""
+    model = type(obj)
+    pre_save.send(sender=model, instance=obj, raw=False, using=connection.alias, update_fields=None)
+    sql, params = _insert_sql(model, [obj])
+    pk = model._meta.pk
+    columns = ", ".join(connection.ops.quote_name(model._meta.get_field(name).column) for name in on)
+    sql += f" ON CONFLICT ({columns}) DO NOTHING"
+    sql += f" RETURNING {connection.ops.quote_name(model._meta.db_table)}.{connection.ops.quote_name(pk.column)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    setattr(obj, pk.attname, row[0])
+    obj._state.adding, obj._state.db = False, connection.alias
+    post_save.send(sender=model, instance=obj, created=True, update_fields=None, raw=False, using=connection.alias)
+    return True

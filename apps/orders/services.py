@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from apps.catalog.models import Product, Variant
-from apps.core.audit import current_actor
+from apps.core.audit import atomic_service, current_actor
+from apps.core.bulk import insert_unless_conflict
 from apps.core.errors import InvalidInput
 from apps.core.services import events_record
 from apps.core.versioning import bump_locked
@@ -295,7 +296,7 @@ def _check_fulfilment(fulfilment: str, location: Location | None) -> None:
             raise FulfilmentUnavailable(details={"fulfilment": [f"{location.name} does not offer curbside."]})
 
 
-@transaction.atomic
+@atomic_service  # inside the idempotent request's transaction: no savepoint of its own (2 round trips)
 def order_place(
     *,
     customer: object | None,
@@ -407,15 +408,14 @@ def order_place(
     number = _number()
     reservation = stock.reservation_open(reference=f"order-{number}", ttl=window + dt.timedelta(minutes=5))
     order = None
-    for _attempt in range(5):  # order numbers are random: retry the rare collision
-        try:
-            with transaction.atomic():
-                order = Order.objects.create(number=number, reservation=reservation, **fields)
+    for _attempt in range(5):  # order numbers are random: retry the rare collision (no savepoint)
+        candidate = Order(number=number, reservation=reservation, **fields)
+        if insert_unless_conflict(candidate, on=["number"]):
+            order = candidate
             break
-        except IntegrityError:
-            number = _number()
-            reservation.reference = f"order-{number}"
-            reservation.save(update_fields=["reference"])
+        number = _number()
+        reservation.reference = f"order-{number}"
+        reservation.save(update_fields=["reference"])
     if order is None:
         raise InvalidInput("Could not number the order; try again.", code="order_numbering")
     for line in order_lines:

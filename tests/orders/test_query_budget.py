@@ -18,11 +18,13 @@ from tests.conftest import TENANT_A
 
 # A 3-line pickup order with Idempotency-Key, steady state: the session (1), the idempotency claim and
 # its completion (2), BEGIN and COMMIT (2), variants and location (2), the pricing engine's inputs
-# (categories, the live-promotions version, the loyalty tier, the first-order check: 4), two savepoints
-# (order_place and the order-number retry: 4), reservation, order, lines, event and outbox (5), then
-# the stock rows last: one update of every row, FEFO lots read and update (3), reservation lines,
-# ledger and stock outbox (3), and one audit insert (1). Was 83 before the hot-path work.
-ORDER_BUDGET = 27
+# (the live-promotions version: 1; categories, loyalty tier and first-order check only when a live
+# offer depends on them), reservation, order (INSERT ... ON CONFLICT on its random number: no
+# savepoint), lines and event (4), then the stock rows last: one update of every row, FEFO lots read
+# and update (3), reservation lines + ledger (+ their audit entries) in one statement (1), and the
+# request's audit entries + outbox events in one statement (1). Was 83 before the hot-path work, 27
+# before the unit of work.
+ORDER_BUDGET = 17
 # The session, the order, its lines, its events; no SET search_path on a warm connection. Was 8.
 READ_BUDGET = 4
 
@@ -67,3 +69,30 @@ def test_placing_a_three_line_order_stays_within_its_statement_budget(shop):
     assert read.status_code == 200
     statements = _statements(context)
     assert len(statements) <= READ_BUDGET, "\n".join(statements)
+
+
+def test_an_order_number_collision_takes_another_number_without_a_savepoint(shop, monkeypatch):
+    from auditlog.models import LogEntry
+
+    from apps.orders import services
+    from apps.orders.models import Order
+
+    client = Client(HTTP_HOST=TENANT_A.domain, **shop["headers"])
+    body = {"fulfilment": "pickup", "location_id": shop["store"].pk, "lines": [{"sku": "BUDGET-1", "quantity": 1}]}
+    first = client.post("/api/v1/orders", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
+    assert first.status_code == 201
+    taken = first.json()["number"]
+    numbers = iter([taken, taken, "2612-FRESH1"])
+    monkeypatch.setattr(services, "_number", lambda: next(numbers))
+    with CaptureQueriesContext(connection) as context:
+        second = client.post(
+            "/api/v1/orders", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex
+        )
+    assert second.status_code == 201, second.content
+    assert second.json()["number"] == "2612-FRESH1"
+    assert not [q for q in _statements(context) if "SAVEPOINT" in q]
+    with tenant_context(shop["tenant"]):
+        order = Order.objects.select_related("reservation").get(number="2612-FRESH1")
+        assert order.reservation.reference == "order-2612-FRESH1"
+        assert LogEntry.objects.get_for_object(order).filter(action=LogEntry.Action.CREATE).count() == 1
+        assert Order.objects.filter(number=taken).count() == 1

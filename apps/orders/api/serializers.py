@@ -1,10 +1,11 @@
 from rest_framework import serializers
 
 from apps.core.api.fields import IdField, QuantityField
+from apps.core.api.serializers import StaticFieldsMixin
 from apps.orders.models import Order, OrderEvent, OrderLine, OrderStatus
 
 
-class OrderLineSerializer(serializers.ModelSerializer):
+class OrderLineSerializer(StaticFieldsMixin, serializers.ModelSerializer):
     location = serializers.CharField(
         source="location.code",
         default=None,
@@ -16,13 +17,13 @@ class OrderLineSerializer(serializers.ModelSerializer):
         fields = ["sku", "name", "quantity", "unit_price", "line_total", "discount", "discounts", "location"]
 
 
-class OrderEventSerializer(serializers.ModelSerializer):
+class OrderEventSerializer(StaticFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = OrderEvent
         fields = ["from_status", "to_status", "actor", "reason", "created_at"]
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class OrderSerializer(StaticFieldsMixin, serializers.ModelSerializer):
     lines = OrderLineSerializer(many=True)
     events = OrderEventSerializer(many=True)
     location = serializers.CharField(source="location.code", default=None)
