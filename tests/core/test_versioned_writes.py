@@ -542,6 +542,82 @@ def test_an_admin_edit_of_a_price_list_bumps_it_and_its_entries(world):
 
 
 # ---------------------------------------------------------------------------------------------
+# The detail endpoints added for editing
+
+
+def test_store_managers_edit_only_their_own_locations(world):
+    headers = p.staff_headers(world["tenant"], "store_manager")
+    with tenant_context(world["tenant"]):
+        manager = User.objects.filter(groups__name="Store Manager").order_by("-id").first()
+        world["store"].managers.add(manager)
+    client = client_as(headers)
+    ok = client.patch(
+        f"/api/v1/locations/{world['store'].pk}", {"phone": "+1 555 0100"}, content_type="application/json"
+    )
+    assert ok.status_code == 200 and ok["ETag"] == 'W/"2"'
+    other = client.patch(
+        f"/api/v1/locations/{world['warehouse'].pk}", {"name": "Mine"}, content_type="application/json"
+    )
+    assert other.status_code == 404
+    partner = client_as(p.api_key_headers(world["tenant"], ["inventory:write"]))
+    assert (
+        partner.patch(
+            f"/api/v1/locations/{world['store'].pk}", {"name": "X"}, content_type="application/json"
+        ).status_code
+        == 403
+    )
+
+
+def test_a_location_edit_is_validated_and_keeps_code_and_kind(world):
+    owner = client_as(world["owner"])
+    url = f"/api/v1/locations/{world['store'].pk}"
+    bad = owner.patch(url, {"latitude": "north"}, content_type="application/json")
+    assert bad.status_code == 400 and "latitude" in bad.json()["error"]["details"]
+    owner.patch(url, {"code": "renamed", "kind": "warehouse", "name": "Harbour"}, content_type="application/json")
+    with tenant_context(world["tenant"]):
+        stored = Location.objects.get(pk=world["store"].pk)
+    assert (stored.code, stored.kind, stored.name) == ("ver-store", "store", "Harbour")
+
+
+def test_a_draft_purchase_orders_lines_are_replaced_and_a_sent_one_is_409(world):
+    order = _row(world, KINDS[4])
+    purchaser = client_as(world["owner"])
+    url = f"/api/v1/purchase-orders/{order.pk}"
+    lines = {"lines": [{"sku": "VER-1", "quantity": 30, "unit_cost": "2.5000"}]}
+    edited = purchaser.patch(url, lines, content_type="application/json", HTTP_IF_MATCH='W/"1"')
+    assert edited.status_code == 200 and edited["ETag"] == 'W/"2"'
+    assert [(ln["quantity"], ln["unit_cost"]) for ln in edited.json()["lines"]] == [(30, "2.5000")]
+    unknown = purchaser.patch(url, {"lines": [{"sku": "NOPE", "quantity": 1}]}, content_type="application/json")
+    assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "validation_error"
+    sent = purchaser.post(f"{url}/send", HTTP_IF_MATCH='W/"2"')
+    assert sent.status_code == 200 and sent["ETag"] == 'W/"3"'
+    late = purchaser.patch(url, {"reference": "too late"}, content_type="application/json", HTTP_IF_MATCH='W/"3"')
+    assert late.status_code == 409 and late.json()["error"]["code"] == "purchase_order_state"
+    assert _reread(world, KINDS[4], order).version == 3
+
+
+def test_warehouse_staff_but_not_store_managers_read_purchase_orders(world):
+    order = _row(world, KINDS[4])
+    warehouse = client_as(p.staff_headers(world["tenant"], "warehouse"))
+    manager = client_as(p.staff_headers(world["tenant"], "store_manager"))
+    assert warehouse.get(f"/api/v1/purchase-orders/{order.pk}")["ETag"] == 'W/"1"'
+    assert manager.get(f"/api/v1/purchase-orders/{order.pk}").status_code == 403
+
+
+def test_a_transfer_between_locations_a_manager_cannot_see_is_404(world):
+    transfer = _row(world, KINDS[5])
+    client = client_as(p.staff_headers(world["tenant"], "store_manager"))  # manages no location
+    assert client.get(f"/api/v1/transfers/{transfer.pk}").status_code == 404
+    assert client.post(f"/api/v1/transfers/{transfer.pk}/ship", HTTP_IF_MATCH='W/"1"').status_code == 404
+
+
+def test_a_variant_reads_for_owners_only(world):
+    assert client_as(world["owner"]).get("/api/v1/variants/VER-1")["ETag"] == 'W/"1"'
+    assert client_as(world["customer"]).get("/api/v1/variants/VER-1").status_code == 403
+    assert client_as(world["owner"]).get("/api/v1/variants/NOPE").status_code == 404
+
+
+# ---------------------------------------------------------------------------------------------
 # The tenant setting
 
 
