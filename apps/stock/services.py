@@ -515,7 +515,9 @@ def _fefo_lots(variant_id: int, location_id: int, today: dt.date) -> list[tuple[
 def _hold_items(merged: dict[tuple[int, int], ReserveLine]) -> dict[tuple[int, int], ItemState]:
     """Reserve every line's units on its stock row in ONE statement: the rows are locked in
     (location, variant) order (no deadlock between concurrent orders) and each is changed only if it
-    still has the units available. Lines whose row was not changed are missing from the result."""
+    still has the units available. Lines whose row was not changed are missing from the result.
+    FOR NO KEY UPDATE (what the UPDATE itself takes: no key changes): it does not wait for the key
+    share locks that inserts referencing the row take (restock alerts, reorder suggestions)."""
     values = ", ".join(["(%s::bigint, %s::bigint, %s::integer)"] * len(merged))
     params = [
         x
@@ -528,7 +530,7 @@ def _hold_items(merged: dict[tuple[int, int], ReserveLine]) -> dict[tuple[int, i
                    locked AS (
                        SELECT s.id FROM stock_stockitem s
                        JOIN p ON p.variant_id = s.variant_id AND p.location_id = s.location_id
-                       ORDER BY s.location_id, s.variant_id FOR UPDATE OF s)
+                       ORDER BY s.location_id, s.variant_id FOR NO KEY UPDATE OF s)
                UPDATE stock_stockitem s SET reserved = s.reserved + p.qty, updated_at = now()
                FROM p, locked, catalog_variant v
                WHERE s.id = locked.id AND p.variant_id = s.variant_id AND p.location_id = s.location_id
