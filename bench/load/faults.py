@@ -31,6 +31,9 @@ class Fault:
     window: Window = field(default_factory=Window)
     notes: list[str] = field(default_factory=list)
 
+    def prepare(self, harness) -> None:
+        """Before the load starts."""
+
     def during(self, stack, harness) -> None:
         raise NotImplementedError
 
@@ -62,8 +65,15 @@ def _during_statuses(report: dict, window: Window) -> dict[str, int]:
 
 
 class WorkerKill(Fault):
+    def prepare(self, harness) -> None:
+        harness.receiver.delay = 0.3  # a receiver that takes its time: deliveries are in flight
+
     def during(self, stack, harness) -> None:
-        harness.note_in_flight("before the kill")
+        # Mid-task: wait (up to 15 s) until a delivery is being sent, then kill.
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not harness._open_work().get("sending"):
+            time.sleep(0.05)
+        harness.note_in_flight("at the kill")
         self.window.start = time.time()
         stack.kill("worker", signal.SIGKILL)  # the whole process group: master and its children
         time.sleep(self.down)

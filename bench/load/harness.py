@@ -185,6 +185,8 @@ class Harness:
             f"locust: {users} users ({users - fixed} shoppers, {a.tenants} staff, {a.tenants} store screens, "
             f"{a.tenants} partners) for {a.seconds:.0f} s" + (f"; fault {self.fault.name}" if self.fault else "")
         )
+        if self.fault:
+            self.fault.prepare(self)
         with (self.run_dir / "locust.log").open("wb") as log:
             proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
             self.load_started = time.time()

@@ -220,7 +220,7 @@ class Shopper(Api, FastHttpUser):
         if curbside:
             self.curbside.append(order_id)
 
-    @task(2)
+    @task(6)
     def pay_again(self) -> None:
         """A payment that failed (the provider was down) is tried again by the customer."""
         if self.unpaid:

@@ -5,8 +5,9 @@ recorded (path, `webhook-id`, when, what we answered); `accepted` holds, per pat
 were answered 2xx at least once — what a receiver that dedupes by id has processed. The signature
 is checked with `standardwebhooks` (a receiver must), against the secret registered per path.
 
-`mode` switches the answer for every path at once: `ok` (200), `error` (500), `hang` (sleep
-`hang_seconds`, then 200 — the platform's timeout fires long before).
+`mode` switches the answer for every path at once: `ok` (200), `error` (500), `hang` (no answer
+for `hang_seconds`, then the connection is dropped unprocessed — the platform's timeout fires long
+before). `delay` makes every answer slow (a receiver that takes its time).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class Receiver:
     def __init__(self) -> None:
         self.mode = "ok"
         self.hang_seconds = 60.0
+        self.delay = 0.0  # seconds before every answer (a slow receiver)
         self.lock = threading.Lock()
         self.secrets: dict[str, str] = {}
         self.requests = 0
@@ -60,8 +62,16 @@ class Receiver:
         path = handler.path
         msg_id = handler.headers.get("webhook-id", "")
         mode = self.mode
-        if mode == "hang":
+        with self.lock:
+            self.requests += 1
+            self.seen[path][msg_id] += 1
+        if mode == "hang":  # the sender gives up long before; what arrives while hanging is never processed
             time.sleep(self.hang_seconds)
+            with self.lock:
+                self.answered["hung"] += 1
+            return
+        if self.delay:
+            time.sleep(self.delay)
         status = 500 if mode == "error" else 200
         secret = self.secrets.get(path)
         if status == 200 and secret:
@@ -72,9 +82,7 @@ class Receiver:
             except Exception:
                 status = 400
         with self.lock:
-            self.requests += 1
             self.answered[status] += 1
-            self.seen[path][msg_id] += 1
             if status == 400:
                 self.bad_signatures += 1
             if status == 200:

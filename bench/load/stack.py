@@ -122,10 +122,9 @@ class PrivatePostgres:
             self.init()
         if self.running():
             return
-        opts = (
-            f"-p {self.port} -h 127.0.0.1 -k /tmp -c max_connections=120 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off"
-        )
+        # Production's durability (fsync, synchronous commit): the restart fault kills it like a
+        # crash, and a commit the client was told about must survive that.
+        opts = f"-p {self.port} -h 127.0.0.1 -k /tmp -c max_connections=120"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", opts, "start")
 
     def running(self) -> bool:

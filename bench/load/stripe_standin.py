@@ -5,6 +5,12 @@ over a load run (each PaymentIntent rewrites all earlier ones) and one file shar
 other localstripe on the machine. Here the store is saved to the run's own file once, when the
 process is stopped (SIGTERM/SIGINT), and loaded from it on start, so a "Stripe is down" fault can
 stop it and start it again without losing the intents Stripe already holds.
+
+Stock localstripe also ignores `Idempotency-Key`; Stripe replays the first answer to a POST with the
+same key (for 24 h). The platform relies on that (a PaymentIntent created with the order's key
+whose answer was lost, e.g. the database restarted before the intent was saved, is the same one on
+the retry), so this stand-in does it too: the first answer per (API key, Idempotency-Key) is kept
+and replayed, across restarts.
 """
 
 from __future__ import annotations
@@ -30,14 +36,33 @@ def main() -> None:
 
     store = resources.store
     resources.Store.dump_to_disk = lambda self: None
+    replies: dict[tuple[str, str], tuple[int, bytes]] = {}
     if state.exists():
         with state.open("rb") as fh:
-            dict.update(store, pickle.load(fh))  # noqa: S301 - our own file from the previous start
+            saved = pickle.load(fh)  # noqa: S301 - our own file from the previous start
+        dict.update(store, saved["store"])
+        replies.update(saved["replies"])
+
+    @web.middleware
+    async def idempotency(request: web.Request, handler):
+        key = request.headers.get("Idempotency-Key")
+        if request.method != "POST" or not key:
+            return await handler(request)
+        scope = (request.headers.get("Authorization", ""), key)
+        if scope in replies:
+            status, body = replies[scope]
+            return web.Response(status=status, body=body, content_type="application/json")
+        response = await handler(request)
+        if response.status < 500 and isinstance(response.body, bytes):
+            replies[scope] = (response.status, response.body)
+        return response
+
+    app.middlewares.append(idempotency)
 
     def save(*_: object) -> None:
         tmp = state.with_suffix(".tmp")
         with tmp.open("wb") as fh:
-            pickle.dump(dict(store), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump({"store": dict(store), "replies": replies}, fh, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(state)
         sys.exit(0)
 
