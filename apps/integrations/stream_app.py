@@ -151,7 +151,21 @@ class Channel:
         self.ready = asyncio.Event()  # set once the reader knows where it starts
 
     async def run(self) -> None:
-        last = await self.hub.top(self.key)
+        # Where to start. Redis may be down (a restart): keep trying while anyone listens; a reader
+        # that died here left its subscribers waiting on `ready` for good (found by the load
+        # harness's redis-restart fault: a stream opened during the outage got its headers and then
+        # nothing, not even a heartbeat).
+        while True:
+            try:
+                last = await self.hub.top(self.key)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("Starting the reader of %s failed; retrying", self.key, exc_info=True)
+                if not self.subscribers:
+                    return
+                await asyncio.sleep(1)
         self.ready.set()
         while self.subscribers:
             try:
@@ -206,8 +220,13 @@ class Hub:
         if channel.task is None or channel.task.done():  # (no await before this: one reader per channel)
             channel.task = asyncio.get_running_loop().create_task(channel.run())
         # A subscriber's catch-up (XRANGE) must start after the reader's starting point, so nothing
-        # falls between the two.
-        await channel.ready.wait()
+        # falls between the two. Not forever: while Redis is unreachable the response ends and the
+        # client reconnects (EventSource's `retry`) instead of waiting without a heartbeat.
+        try:
+            await asyncio.wait_for(channel.ready.wait(), timeout=max(1.0, settings.STREAM_HEARTBEAT_SECONDS))
+        except TimeoutError:
+            self.unsubscribe(key, queue)
+            raise
         return queue
 
     def unsubscribe(self, key: str, queue: asyncio.Queue) -> None:
@@ -312,8 +331,9 @@ class StreamApp:
 
         watcher = asyncio.get_running_loop().create_task(watch())
         streams = hub()
-        queue = await streams.subscribe(grant.key)
+        queue = None
         try:
+            queue = await streams.subscribe(grant.key)
             await self._pump(send, streams, grant, queue, last_id, gone)
         except OSError:  # the client went away mid-write
             pass
@@ -322,7 +342,8 @@ class StreamApp:
             with contextlib.suppress(Exception):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
-            streams.unsubscribe(grant.key, queue)
+            if queue is not None:
+                streams.unsubscribe(grant.key, queue)
             watcher.cancel()
 
     async def _pump(
