@@ -121,7 +121,7 @@ class Api:
                 code = ""
                 with contextlib.suppress(Exception):  # not JSON: keep the status alone
                     code = (resp.json().get("error") or {}).get("code", "")
-                resp.failure(f"{status} {code}".strip())
+                resp.failure(f"{status} {code}".strip() if status else f"no answer: {resp.error!r}"[:200])
             try:
                 return (resp.json() if text else None), status
             except Exception:
