@@ -16,11 +16,12 @@ from rest_framework.response import Response
 from apps.accounts.policy import ALL_STAFF, Access, principal_of
 from apps.catalog.models import Variant
 from apps.core.api.views import get_or_404, get_or_invalid, paginated
-from apps.core.errors import InvalidInput
+from apps.core.errors import InvalidInput, NotFound
 from apps.core.versioning import VERSIONED_READ, VERSIONED_WRITE, VersionedView
 from apps.orders import services
 from apps.orders.api import serializers as s
 from apps.orders.models import DeliveryRoute, Order, OrderEvent, OrderLine, ReturnRequest, RouteStop
+from apps.orders.selectors import order_with_children
 from apps.stock.models import Location
 from apps.stock.selectors import location_list
 
@@ -36,14 +37,17 @@ OPERATORS = Access(staff_roles=frozenset({"owner", "store_manager"}))
 CHANNELS = {"guest": "retail", "retail": "retail", "wholesale": "wholesale", "staff": "staff", "api_key": "partner"}
 
 
-def visible_orders(request: Request) -> QuerySet[Order]:
+def visible_orders(request: Request, *, children: bool = True) -> QuerySet[Order]:
     """Customers: their own orders. Partners: partner-channel orders. Staff: all (store managers:
-    their locations')."""
+    their locations'). `children`: prefetch the lines and events (a one-row read takes them in its
+    own statement instead: `selectors.order_with_children`)."""
     principal = principal_of(request)
-    orders = Order.objects.select_related("location").prefetch_related(
-        Prefetch("lines", queryset=OrderLine.objects.select_related("location")),
-        Prefetch("events", queryset=OrderEvent.objects.order_by("id")),
-    )
+    orders = Order.objects.select_related("location")
+    if children:
+        orders = orders.prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("location")),
+            Prefetch("events", queryset=OrderEvent.objects.order_by("id")),
+        )
     if principal.kind == "api_key":
         return orders.filter(placed_by_key=request.auth)  # a partner sees the orders its key placed
     if principal.kind != "staff":
@@ -157,7 +161,9 @@ class OrderDetailView(VersionedView, GenericAPIView):
         tags=["orders"],
     )
     def get(self, request: Request, order_id: int) -> Response:
-        order = get_or_404(visible_orders(request), "No such order.", pk=order_id)
+        order = order_with_children(visible_orders(request, children=False), pk=order_id)
+        if order is None:
+            raise NotFound("No such order.")
         return self.versioned(s.OrderSerializer(order).data, order)
 
 

@@ -1,0 +1,87 @@
+"""A one-row order read in one statement (order, lines with their locations, events as JSON) gives
+exactly what the prefetching read gives: money digits, discounts JSON, split lines, times, trail."""
+
+from django.db import connection
+from django.db.models import Prefetch
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import tenant_context
+
+from apps.orders.api.serializers import OrderSerializer
+from apps.orders.models import Order, OrderEvent, OrderLine
+from apps.orders.selectors import order_with_children
+from tests import factories as f
+from tests.accounts import principals as p
+from tests.conftest import TENANT_A
+
+
+def prefetched(pk):
+    return (
+        Order.objects.select_related("location")
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("location")),
+            Prefetch("events", queryset=OrderEvent.objects.order_by("id")),
+        )
+        .get(pk=pk)
+    )
+
+
+def test_the_one_statement_read_equals_the_prefetching_read_for_a_split_delivery(tenant_a):
+    with tenant_context(tenant_a):
+        north = f.location(code="north", latitude="51.50", longitude="-0.12")
+        south = f.location(code="south", latitude="51.40", longitude="-0.10")
+        sauce = f.variant(sku="READ-SAUCE", price="10.35")
+        chips = f.variant(sku="READ-CHIPS", price="3.10")
+        f.receive(north, sauce, 2)
+        f.receive(south, sauce, 5)
+        f.receive(south, chips, 5)
+    customer = Client(HTTP_HOST=TENANT_A.domain, **p.customer_headers(tenant_a, "retail"))
+    placed = customer.post(
+        "/api/v1/orders",
+        {
+            "fulfilment": "delivery",
+            "delivery": {"address": "1 High St", "latitude": "51.45", "longitude": "-0.11"},
+            "lines": [{"sku": "READ-SAUCE", "quantity": 6}, {"sku": "READ-CHIPS", "quantity": 1}],
+        },
+        content_type="application/json",
+    )
+    assert placed.status_code == 201, placed.content
+    order_id = placed.json()["id"]
+    staff = Client(HTTP_HOST=TENANT_A.domain, **p.staff_headers(tenant_a, "owner"))
+    cancelled = staff.post(
+        f"/api/v1/orders/{order_id}/transitions",
+        {"to": "cancelled", "reason": "a second event in the trail"},
+        content_type="application/json",
+    )
+    assert cancelled.status_code == 200, cancelled.content
+    with tenant_context(tenant_a):
+        Order.objects.exists()  # the schema is set: count the read alone
+        with CaptureQueriesContext(connection) as queries:
+            fast = order_with_children(Order.objects.select_related("location"), pk=order_id)
+            fast_data = OrderSerializer(fast).data
+        assert len(queries) == 1, [q["sql"][:80] for q in queries]
+        slow_data = OrderSerializer(prefetched(order_id)).data
+    assert fast_data == slow_data
+    assert {line["location"] for line in fast_data["lines"]} == {"north", "south"}  # split across two
+    assert [e["to_status"] for e in fast_data["events"]] == ["placed", "cancelled"]
+    assert all(isinstance(line["unit_price"], str) for line in fast_data["lines"])
+    read = customer.get(f"/api/v1/orders/{order_id}")
+    assert read.status_code == 200 and read.json()["lines"] == placed.json()["lines"]
+    assert read.json() == fast_data
+
+
+def test_someone_elses_order_is_still_a_404(tenant_a):
+    with tenant_context(tenant_a):
+        store = f.location(code="read-store", pickup_enabled=True)
+        v = f.variant(sku="READ-ONE")
+        f.receive(store, v, 3)
+    owner = Client(HTTP_HOST=TENANT_A.domain, **p.customer_headers(tenant_a, "retail"))
+    other = Client(HTTP_HOST=TENANT_A.domain, **p.customer_headers(tenant_a, "retail"))
+    placed = owner.post(
+        "/api/v1/orders",
+        {"fulfilment": "pickup", "location_id": store.pk, "lines": [{"sku": "READ-ONE", "quantity": 1}]},
+        content_type="application/json",
+    )
+    assert placed.status_code == 201
+    response = other.get(f"/api/v1/orders/{placed.json()['id']}")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
