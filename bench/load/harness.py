@@ -41,7 +41,7 @@ class Harness:
             worker_concurrency=args.worker_concurrency,
         )
         self.schemas: list[str] = []
-        self.created_tasks: list[str] = []
+        self.tasks_before: set[str] | None = None
         self.log_lines: list[str] = []
         self.in_flight: list[str] = []
 
@@ -94,7 +94,7 @@ class Harness:
 
         before = set(PeriodicTask.objects.values_list("name", flat=True))
         periodic_tasks_sync()  # what `manage.py release` does: beat's jobs
-        self.created_tasks = sorted(set(PeriodicTask.objects.values_list("name", flat=True)) - before)
+        self.tasks_before = before  # beat adds its own (celery.backend_cleanup): both go at the end
         from bench.load.seed import as_json, seed
 
         t0 = time.monotonic()
@@ -355,10 +355,10 @@ class Harness:
             from bench.load.seed import drop
 
             drop(self.schemas)
-            if self.created_tasks:
+            if self.tasks_before is not None:
                 from django_celery_beat.models import PeriodicTask
 
-                PeriodicTask.objects.filter(name__in=self.created_tasks).delete()
+                PeriodicTask.objects.exclude(name__in=self.tasks_before).delete()
             if self.stack.pg is not None:
                 from django.db import connection
 

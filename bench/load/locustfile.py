@@ -85,11 +85,8 @@ class Api:
         if unsafe and "Idempotency-Key" not in hdrs and name != "POST /payments/stripe/webhook":
             hdrs["Idempotency-Key"] = uuid.uuid4().hex
         attempts = 4 if (RETRY_UNSAFE and unsafe) else 1
-        first = None
         for attempt in range(attempts):
             data, status = self._once(method, path, name, ok, body, hdrs)
-            if first is None and status != 0 and status < 500:
-                first = (status, data)
             if RETRY_UNSAFE and unsafe and status and status < 500:
                 # The client lost the answer and sends the same request again, same key.
                 again, status2 = self._once(method, path, name + " (retry)", (*ok, 409), body, hdrs)
