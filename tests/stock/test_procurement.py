@@ -314,6 +314,15 @@ def test_bad_dates_and_filters_answer_400_in_the_error_shape(owner, tenant_a, qu
             assert error["code"] == "validation_error" and field in error["details"] and error["message"]
 
 
+def test_a_to_date_in_year_one_without_from_starts_the_period_on_the_first_day_not_a_500(owner):
+    # `to` minus 89 days would be before 0001-01-01 (an OverflowError answered 500).
+    for url in (SUPPLIERS, VARIANTS):
+        for to in ("0001-01-01", "0001-03-01"):
+            response = owner.get(url, {"to": to})
+            assert response.status_code == 200, response.content
+            assert response.json()["count"] == 0
+
+
 def test_without_dates_the_period_is_the_last_90_days(world, owner, tenant_a):
     with tenant_context(tenant_a):
         today = dt.datetime.now(CT)

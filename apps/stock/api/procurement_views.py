@@ -82,7 +82,9 @@ class ReportQuerySerializer(serializers.Serializer):
         end = attrs.get("to") or timezone.now().astimezone(ZoneInfo(tz)).date()
         if end > LAST_DAY:
             raise serializers.ValidationError({"to": [f"Must be on or before {LAST_DAY.isoformat()}."]})
-        start = attrs.get("from") or end - dt.timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+        # The default start is clamped to the first day there is (`to=0001-01-05` is no 500).
+        default_start = max(dt.date.min.toordinal(), end.toordinal() - (DEFAULT_PERIOD_DAYS - 1))
+        start = attrs.get("from") or dt.date.fromordinal(default_start)
         if start > end:
             raise serializers.ValidationError({"from": ["Must be on or before `to`."]})
         return {**attrs, "from": start, "to": end}
