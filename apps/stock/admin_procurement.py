@@ -58,7 +58,9 @@ class ReportForm(forms.Form):
         if end > LAST_DAY:
             self.add_error("end", f"Must be on or before {LAST_DAY.isoformat()}.")
             return data
-        start = data.get("start") or end - dt.timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+        # Clamped to the first day there is, as in the API (an end in year 1 is no 500).
+        default_start = max(dt.date.min.toordinal(), end.toordinal() - (DEFAULT_PERIOD_DAYS - 1))
+        start = data.get("start") or dt.date.fromordinal(default_start)
         if start > end:
             self.add_error("start", "Must be on or before the end of the period.")
         data["start"], data["end"] = start, end

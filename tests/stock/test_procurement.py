@@ -474,3 +474,10 @@ def test_the_admin_report_is_for_staff_who_see_purchase_orders_or_suppliers(worl
     manager = _admin_client(tenant_a, "Store Manager", manages=world["store"])
     assert manager.get(ADMIN_REPORT).status_code == 403  # no purchase order or supplier permission
     assert Client(HTTP_HOST=TENANT_A.domain).get(ADMIN_REPORT).status_code == 302  # to the sign-in page
+
+
+def test_the_admin_report_with_an_end_in_year_one_and_no_start_renders_not_a_500(tenant_a):
+    client = _admin_client(tenant_a, "owner", superuser=True)
+    page = client.get(ADMIN_REPORT, {"report": "variants", "end": "0001-01-02"})
+    assert page.status_code == 200
+    assert "No purchase orders were sent in this period." in page.content.decode()
