@@ -30,7 +30,7 @@ from django.db.models import Q
 from apps.catalog.errors import GalleryFull
 from apps.catalog.images import PreparedImage, prepare_upload, storage_name, store
 from apps.catalog.models import Variant, VariantImage
-from apps.core.errors import InvalidInput
+from apps.core.errors import InvalidInput, NotFound
 
 MAX_IMAGES = 20
 ALT_TEXT_MAX = 250
@@ -39,6 +39,15 @@ _FILE_LOCK_CLASS = 7301  # first key of the gallery's advisory locks (the second
 
 def _lock(variant: Variant) -> Variant:
     return Variant.objects.select_for_update(no_key=True).only("pk").get(pk=variant.pk)
+
+
+def _reread(image: VariantImage) -> VariantImage:
+    """The picture as it is now, under the variant lock: a removal that committed while this
+    request waited for the lock answers 404, not a DoesNotExist (500)."""
+    current = VariantImage.objects.filter(pk=image.pk).first()
+    if current is None:
+        raise NotFound("No such image.")
+    return current
 
 
 def _gallery(variant: Variant) -> list[VariantImage]:
@@ -124,7 +133,7 @@ def variant_image_update(
 ) -> VariantImage:
     """Change the alt text and/or make the picture the primary (which unsets the old one)."""
     _lock(image.variant)
-    image = VariantImage.objects.get(pk=image.pk)
+    image = _reread(image)
     fields = []
     if alt_text is not None:
         image.alt_text = _alt_text(alt_text)
@@ -172,7 +181,7 @@ def variant_images_reorder(*, variant: Variant, image_ids: Sequence[int]) -> lis
 def variant_image_delete(*, image: VariantImage) -> None:
     """Remove a picture; if it was the primary, the next one by position becomes the primary."""
     _lock(image.variant)
-    image = VariantImage.objects.get(pk=image.pk)
+    image = _reread(image)
     names = {getattr(image, field).name for field in VariantImage.FILE_FIELDS}
     was_primary = image.is_primary
     image.delete()

@@ -215,6 +215,24 @@ def test_deleting_the_primary_promotes_the_next_and_closes_the_gap(in_a, owner, 
     assert not VariantImage.objects.filter(variant=variant).exists()
 
 
+def test_a_picture_removed_while_an_edit_or_removal_waited_for_the_lock_answers_404_not_500(in_a, owner):
+    """Two owners remove (or edit) the same picture at once: both requests find it, the second waits
+    for the variant lock and, once it has it, the picture is gone. It re-reads the row under the
+    lock; that must be a 404 in the error shape, not DoesNotExist (500)."""
+    from apps.catalog import gallery
+    from apps.core.errors import NotFound
+
+    f.variant(sku="RACE")
+    ids = [_upload(owner, "RACE", _jpeg((120, 120), colour=c)).json()["id"] for c in ("red", "green")]
+    seen_by_second = VariantImage.objects.select_related("variant").get(pk=ids[1])  # read before the lock
+    gallery.variant_image_delete(image=VariantImage.objects.select_related("variant").get(pk=ids[1]))
+    with pytest.raises(NotFound):
+        gallery.variant_image_delete(image=seen_by_second)
+    with pytest.raises(NotFound):
+        gallery.variant_image_update(image=seen_by_second, alt_text="late", is_primary=True)
+    assert list(VariantImage.objects.filter(variant__sku="RACE").values_list("id", "is_primary")) == [(ids[0], True)]
+
+
 @pytest.mark.parametrize(
     ("data", "name", "reason"),
     [
