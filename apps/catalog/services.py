@@ -35,6 +35,9 @@ def product_create(**fields: Any) -> Product:
 def product_update(*, product: Product, expected_version: int | None = None, **fields: Any) -> Product:
     """`expected_version` (the If-Match the client sent): the edit applies only to that version."""
     bump(product, expected_version=expected_version)
+    # Re-read under the lock bump took: the copy the view read may predate a write this one
+    # waited for (an archive, another field's edit), and the save writes every column.
+    product.refresh_from_db()
     _save(product, fields)
     return product
 
@@ -67,6 +70,7 @@ def variant_create(*, product: Product, **fields: Any) -> Variant:
 @transaction.atomic
 def variant_update(*, variant: Variant, expected_version: int | None = None, **fields: Any) -> Variant:
     bump(variant, expected_version=expected_version)
+    variant.refresh_from_db()  # as in product_update: only `fields` change, not the other columns
     _save(variant, fields)
     return variant
 

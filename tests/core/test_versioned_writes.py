@@ -335,6 +335,28 @@ def test_delete_archives_only_at_the_version_read_and_bumps_the_variants(world):
     assert variant.is_archived and variant.version == 2  # the bulk archive bumped it too
 
 
+def test_an_unconditional_edit_that_waited_for_the_row_lock_keeps_what_the_other_write_changed(world):
+    """A PATCH without If-Match reads the row, then waits for the lock of a concurrent write (an
+    archive, another field's edit). Once it has the lock it must change only its own fields: it
+    used to save every column of the copy it read, un-archiving the product and undoing the
+    other edit."""
+    from apps.catalog import services as catalog_services
+
+    with tenant_context(world["tenant"]):
+        product = Product.objects.get(pk=world["variant"].product_id)
+        variant = Variant.objects.get(pk=world["variant"].pk)
+        read_product, read_variant = Product.objects.get(pk=product.pk), Variant.objects.get(pk=variant.pk)
+        catalog_services.product_update(product=product, description="Other edit")
+        catalog_services.product_archive(product=Product.objects.get(pk=product.pk))
+        catalog_services.variant_update(variant=variant, name="Other name")
+        catalog_services.product_update(product=read_product, name="Renamed")
+        catalog_services.variant_update(variant=read_variant, price=Decimal("7.00"))
+        product, variant = Product.objects.get(pk=product.pk), Variant.objects.get(pk=variant.pk)
+    assert (product.name, product.description, product.is_archived) == ("Renamed", "Other edit", True)
+    assert (variant.name, variant.price, variant.is_archived) == ("Other name", Decimal("7.00"), True)
+    assert product.version == 4 and variant.version == 4  # edit, archive, edit; archive, edit, edit
+
+
 # ---------------------------------------------------------------------------------------------
 # Two clients, one version
 
