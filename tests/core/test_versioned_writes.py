@@ -601,6 +601,29 @@ def test_a_location_edit_is_validated_and_keeps_code_and_kind(world):
     assert (stored.code, stored.kind, stored.name) == ("ver-store", "store", "Harbour")
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
+        ({"timezone": "../../etc/passwd"}, "timezone"),
+        ({"latitude": "91"}, "latitude"),
+        ({"longitude": "-180.5"}, "longitude"),
+    ],
+)
+def test_a_location_edit_refuses_an_unknown_time_zone_and_coordinates_off_the_globe(world, body, field):
+    # An unknown zone was stored: route planning then failed with a 500 (ZoneInfo) and the store
+    # locator fell back to UTC hours without a word.
+    owner = client_as(world["owner"])
+    url = f"/api/v1/locations/{world['store'].pk}"
+    bad = owner.patch(url, body, content_type="application/json")
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "validation_error" and field in bad.json()["error"]["details"]
+    fine = owner.patch(
+        url, {"timezone": "Europe/Lisbon", "latitude": "-90", "longitude": "180"}, content_type="application/json"
+    )
+    assert fine.status_code == 200 and fine.json()["timezone"] == "Europe/Lisbon"
+
+
 def test_a_draft_purchase_orders_lines_are_replaced_and_a_sent_one_is_409(world):
     order = _row(world, KINDS[4])
     purchaser = client_as(world["owner"])

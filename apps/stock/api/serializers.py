@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from apps.core.api.fields import IdField, QuantityField, StrictIntegerField
@@ -302,6 +303,22 @@ class LocationUpdateSerializer(serializers.ModelSerializer):
             "is_public",
             "is_active",
         ]
+        # Coordinates on the globe (the store locator and delivery routing compute distances).
+        extra_kwargs = {
+            "latitude": {"min_value": -90, "max_value": 90},
+            "longitude": {"min_value": -180, "max_value": 180},
+        }
+
+    def validate_timezone(self, value: str) -> str:
+        """An IANA zone: hours, the locator's open-now and delivery routes are read in it (an unknown
+        name made route planning fail with a 500)."""
+        from apps.tenants.models import validate_timezone
+
+        try:
+            validate_timezone(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+        return value
 
 
 class PurchaseOrderUpdateSerializer(serializers.Serializer):
