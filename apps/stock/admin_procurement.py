@@ -77,7 +77,7 @@ def _principal(user: Any) -> Principal:
 def procurement_report_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
     if not (model_admin.has_view_permission(request) or request.user.has_perm("catalog.view_supplier")):
         raise PermissionDenied
-    locations = selectors.location_list(principal=_principal(request.user), user=request.user)
+    locations = selectors.location_list(principal=_principal(request.user), user=request.user, include_inactive=True)
     form = ReportForm(request.GET, locations=locations)  # nothing submitted: the defaults
     context: dict[str, Any] = {
         **model_admin.admin_site.each_context(request),

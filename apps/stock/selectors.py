@@ -8,8 +8,10 @@ from apps.accounts.policy import Principal
 from apps.stock.models import Location, Lot, Movement, RestockAlert, StockItem
 
 
-def location_list(*, principal: Principal, user: object) -> QuerySet[Location]:
-    locations = Location.objects.filter(is_active=True)
+def location_list(*, principal: Principal, user: object, include_inactive: bool = False) -> QuerySet[Location]:
+    """The locations the caller may see: active ones (history readers such as the procurement
+    report pass `include_inactive`: a location closed since still received what it received)."""
+    locations = Location.objects.all() if include_inactive else Location.objects.filter(is_active=True)
     if (
         principal.kind == "staff"
         and "store_manager" in principal.roles

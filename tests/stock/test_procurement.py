@@ -264,6 +264,27 @@ def test_a_store_manager_sees_only_the_orders_of_their_locations(world, tenant_a
     assert rows(manager.get(SUPPLIERS, {**PERIOD, "location": world["warehouse"].pk})) == []
 
 
+def test_orders_of_a_location_closed_since_still_count_and_stay_within_a_managers_scope(world, tenant_a, owner):
+    # The store that received PO3 is deactivated later: its purchases happened all the same.
+    with tenant_context(tenant_a):
+        Location.objects.filter(pk=world["store"].pk).update(is_active=False)
+    (beta,) = [r for r in rows(owner.get(SUPPLIERS, PERIOD)) if r["supplier_name"] == "Beta Bottler"]
+    assert (beta["orders"], beta["units_ordered"]) == (1, 40)
+    (a,) = rows(owner.get(VARIANTS, {**PERIOD, "sku": "A-250"}))
+    assert a["units_ordered"] == 240
+    (beta,) = rows(owner.get(SUPPLIERS, {**PERIOD, "location": world["store"].pk}))
+    assert beta["units_ordered"] == 40
+    manager = manager_of(tenant_a, world["store"])
+    assert [r["units_ordered"] for r in rows(manager.get(SUPPLIERS, PERIOD))] == [40]
+    with tenant_context(tenant_a):
+        user = User.objects.create_user("manager-wh@example.com", p.PASSWORD, is_staff=True)
+        user.groups.add(Group.objects.get(name="Store Manager"))
+        world["warehouse"].managers.add(user)
+        pair = account_services.session_start(user=user)
+    other = Client(HTTP_HOST=TENANT_A.domain, **p.bearer(pair.access))
+    assert rows(other.get(SUPPLIERS, {**PERIOD, "location": world["store"].pk})) == []
+
+
 def test_warehouse_staff_may_read_and_customers_and_partner_keys_may_not(world, tenant_a):
     warehouse = Client(HTTP_HOST=TENANT_A.domain, **p.staff_headers(tenant_a, "warehouse"))
     assert warehouse.get(SUPPLIERS, PERIOD).status_code == 200

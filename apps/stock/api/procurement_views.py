@@ -171,7 +171,7 @@ def report_filter(request: Request) -> procurement.ProcurementFilter:
     query = ReportQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     data = query.validated_data
-    locations = selectors.location_list(principal=principal_of(request), user=request.user)
+    locations = selectors.location_list(principal=principal_of(request), user=request.user, include_inactive=True)
     if "location" in data:
         locations = locations.filter(pk=data["location"])
     return procurement.ProcurementFilter(
