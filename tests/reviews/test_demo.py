@@ -15,7 +15,12 @@ def test_the_demo_has_reviews_in_every_state(tenant_a, media_root):
     with tenant_context(tenant_a):
         User.objects.create_user("retail@demo.test", "pw-Example-123", kind=UserKind.RETAIL, full_name="Rita Retail")
         account = WholesaleAccount.objects.create(
-            name="Deli", tax_id="1", billing_address="Main St", is_approved=True, approved_at=timezone.now()
+            name="Deli",
+            tax_id="1",
+            billing_address="Main St",
+            is_approved=True,
+            approved_at=timezone.now(),
+            credit_limit=5000,  # as seed_demo's: the demo's order on account fits its credit
         )
         User.objects.create_user(
             "buyer@demo.test", "pw-Example-123", kind=UserKind.WHOLESALE, wholesale_account=account
