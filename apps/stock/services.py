@@ -1023,11 +1023,14 @@ def purchase_order_receive(
         )
     lines = {line.pk: line for line in order.lines.select_related("variant")}
     errors = {}
+    receiving: dict[int, int] = {}  # a line may come in several batches: their sum is what counts
     for receipt in receipts:
         line = lines.get(receipt.line_id)
         if line is None:
             errors[str(receipt.line_id)] = ["Not a line of this order."]
-        elif receipt.quantity <= 0 or line.received_quantity + receipt.quantity > line.quantity:
+            continue
+        receiving[line.pk] = receiving.get(line.pk, 0) + receipt.quantity
+        if receipt.quantity <= 0 or line.received_quantity + receiving[line.pk] > line.quantity:
             errors[str(receipt.line_id)] = ["Between 1 and the units still expected."]
     if errors or not receipts:
         raise InvalidStockRequest("Some receipts are not valid.", details={"lines": errors or ["Empty."]})

@@ -91,6 +91,32 @@ def test_receiving_a_purchase_order_creates_lots_and_receipts(in_a):
         services.purchase_order_receive(order=order, receipts=[services.PurchaseReceipt(line.pk, 1)])
 
 
+def test_one_line_received_in_several_batches_may_not_exceed_what_was_ordered_in_sum(in_a):
+    # Each receipt of the line was checked alone: two of 10 for a line of 10 both passed, 20 units
+    # entered stock and the line read 20 of 10 received (a fill rate of 2 in the procurement report).
+    loc, var = f.location(kind="warehouse"), f.variant()
+    supplier = Supplier.objects.create(name="Chili Farm", lead_time_days=5)
+    order = services.purchase_order_create(supplier=supplier, location=loc, lines=[(var, 10, Decimal("2.10"))])
+    services.purchase_order_send(order=order)
+    line = order.lines.get()
+    with pytest.raises(InvalidStockRequest) as refused:
+        services.purchase_order_receive(
+            order=order,
+            receipts=[services.PurchaseReceipt(line.pk, 10), services.PurchaseReceipt(line.pk, 10)],
+        )
+    assert str(line.pk) in refused.value.details["lines"]
+    assert not StockItem.objects.filter(location=loc, on_hand__gt=0).exists()
+    line.refresh_from_db()
+    assert line.received_quantity == 0
+    services.purchase_order_receive(  # two receipts that add up to the order: fine
+        order=order, receipts=[services.PurchaseReceipt(line.pk, 4), services.PurchaseReceipt(line.pk, 6)]
+    )
+    order.refresh_from_db()
+    line.refresh_from_db()
+    assert (order.status, line.received_quantity) == (PurchaseOrder.Status.RECEIVED, 10)
+    assert StockItem.objects.get(location=loc).on_hand == 10
+
+
 def test_sales_velocity_days_of_cover_and_suggested_purchase_orders(in_a):
     loc, var = f.location(), f.variant()
     supplier = Supplier.objects.create(name="Bottler", lead_time_days=7)
