@@ -259,13 +259,15 @@ def _event(entry_id: str | None, topic: str, data: str) -> bytes:
     return f"{head}event: {topic}\ndata: {data}\n\n".encode()
 
 
-async def _refuse(send: Any, refused: Refused) -> None:
+async def _refuse(send: Any, refused: Refused, details: dict | None = None, retry_after: int | None = None) -> None:
     from apps.core.errors import error_body
 
-    body = json.dumps(error_body(refused.code, refused.message)).encode()
+    body = json.dumps(error_body(refused.code, refused.message, details)).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if refused.status == 401:
         headers.append((b"www-authenticate", b'Bearer realm="api"'))
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
     await send({"type": "http.response.start", "status": refused.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -309,6 +311,21 @@ class StreamApp:
             )
         except Refused as refused:
             return await _refuse(send, refused)
+        except Exception as exc:
+            # PostgreSQL (or Redis) restarting: a 503 to retry, as the web process answers, not a 500.
+            from apps.core.errors import RETRY_AFTER_UNAVAILABLE, unavailable_service
+
+            service = unavailable_service(exc)
+            if service is None:
+                raise
+            logger.warning("%s unavailable, stream refused with 503: %s", service, exc)
+            message = f"The service is briefly unavailable ({service}). Try again in a few seconds."
+            return await _refuse(
+                send,
+                Refused(503, "service_unavailable", message),
+                {"retry_after": RETRY_AFTER_UNAVAILABLE},
+                RETRY_AFTER_UNAVAILABLE,
+            )
         await send(
             {
                 "type": "http.response.start",

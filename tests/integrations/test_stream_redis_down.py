@@ -6,6 +6,7 @@ subscriber waits a bounded time (then the response ends and the client reconnect
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 import redis
@@ -61,3 +62,33 @@ def test_a_subscriber_does_not_wait_forever_while_redis_stays_down():
     with override_settings(STREAM_HEARTBEAT_SECONDS=1):
         hub = asyncio.run(scenario())
     assert "fnb:stream:t:curbside:1" not in hub.channels  # unsubscribed: its reader stops trying
+
+
+@pytest.mark.timeout(30)
+def test_a_stream_opened_while_the_database_restarts_is_refused_with_a_503(monkeypatch):
+    # Found by `python -m bench.load fault postgres-restart`: the stream process answered 500.
+    import psycopg
+    from django.db import OperationalError
+
+    from apps.integrations import stream_app
+
+    def authorize(*args: object) -> None:
+        error = OperationalError("connection failed: connection refused")
+        error.__cause__ = psycopg.OperationalError("connection failed: connection refused")
+        raise error
+
+    monkeypatch.setattr(stream_app, "_authorize", authorize)
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def receive() -> dict:
+        return {"type": "http.disconnect"}
+
+    scope = {"type": "http", "path": "/api/v1/streams/locations/1/curbside", "method": "GET", "headers": []}
+    asyncio.run(stream_app.StreamApp(fallback=None)(scope, receive, send))
+    start, body = sent
+    assert start["status"] == 503 and (b"retry-after", b"5") in start["headers"]
+    error = json.loads(body["body"])["error"]
+    assert error["code"] == "service_unavailable" and error["details"] == {"retry_after": 5}

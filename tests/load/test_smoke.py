@@ -1,5 +1,5 @@
 """The load and fault harness, short: the real processes (web, stream, worker, beat, localstripe)
-against the test database, 15 s of the multi-tenant mix over two tenants with the Celery worker
+against the test database, 20 s of the multi-tenant mix over two tenants with the Celery worker
 SIGKILLed mid-delivery and started again, then every invariant. The long runs and the other
 faults: `python -m bench.load` (docs/performance.md)."""
 
@@ -26,9 +26,9 @@ def test_the_mix_with_a_worker_killed_mid_task_keeps_every_invariant(committed_d
         "fault",
         "worker-kill",
         "--seconds",
-        "15",
+        "20",
         "--users",
-        "8",
+        "12",
         "--tenants",
         "2",
         "--database-url",
