@@ -332,6 +332,8 @@ class Harness:
         problems = [f"{name}: {len(vs)} violations" for name, vs in checks["checks"].items() if vs]
         if not drained:
             problems.append("the platform did not drain (events or deliveries left open)")
+        if errors.get("500"):
+            problems.append(f"{errors['500']} answers were 500 server_error (a bug, whatever the fault)")
         if self.fault:
             fault_problems = self.fault.expect(report)
             problems += fault_problems

@@ -428,6 +428,7 @@ class StoreScreen(User):
                     context={},
                 )
                 STATUS["stream curbside (open)"][status] += 1
+                TIMELINE[int(time.time())][status] += 1
                 RESULT["stream_opens"] += 1
                 if status != 200:
                     time.sleep(1)
@@ -450,6 +451,7 @@ class StoreScreen(User):
         except requests.RequestException as e:
             exc = e
             STATUS["stream curbside (open)"][0] += 1
+            TIMELINE[int(time.time())][0] += 1
             events.request.fire(
                 request_type="SSE",
                 name="stream curbside (open)",
