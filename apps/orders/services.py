@@ -711,15 +711,21 @@ def order_lines_update(*, order: Order, changes: Sequence[LineChange], expected_
 @transaction.atomic
 def return_request(*, order: Order, lines: Sequence[tuple[OrderLine, int]], reason: str = "") -> ReturnRequest:
     """Ask to return lines of a completed order (never more than was bought, counting earlier returns)."""
+    # The order row stays locked to the commit: two return requests at once are checked one after
+    # the other against what is still returnable (else both passed and the units were refunded twice).
+    order = Order.objects.select_for_update(no_key=True).get(pk=order.pk)
     if order.status != S.COMPLETED:
         raise InvalidTransition("Only a completed order can be returned.", details={"from": order.status})
     errors = {}
+    asked: dict[int, int] = {}  # units of each order line in this request (a SKU may be listed twice)
     for index, (line, quantity) in enumerate(lines):
         already = sum(r.quantity for r in line.return_lines.exclude(return_request__status="rejected"))
+        asked[line.pk] = asked.get(line.pk, 0) + quantity
         if line.order_id != order.pk:
             errors[str(index)] = {"line": ["Not a line of this order."]}
-        elif quantity <= 0 or quantity + already > line.quantity:
-            errors[str(index)] = {"quantity": [f"Between 1 and {line.quantity - already}."]}
+        elif quantity <= 0 or asked[line.pk] + already > line.quantity:
+            left = max(line.quantity - already - (asked[line.pk] - quantity), 0)
+            errors[str(index)] = {"quantity": [f"Between 1 and {left}."]}
     if errors or not lines:
         raise InvalidInput(
             "Some return lines are not valid.", code="validation_error", details={"lines": errors or ["Empty."]}

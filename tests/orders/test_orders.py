@@ -415,6 +415,72 @@ def test_returns_restock_as_chosen_and_set_the_refund_owed(shop):
     assert again.status_code == 400  # all three already returned (announced)
 
 
+def test_a_return_listing_one_sku_twice_cannot_return_more_than_was_bought(shop):
+    # Each listed line was checked alone against what was bought: 2 + 2 of 3 passed, and 4 units
+    # of 3 were announced (and refunded once received).
+    customer = as_client(p.customer_headers(shop["tenant"], "retail"))
+    staff = as_client(p.staff_headers(shop["tenant"], "owner"))
+    order = _completed_order(shop, customer, staff, [{"sku": "SAUCE", "quantity": 3}])
+    url = f"/api/v1/orders/{order['id']}/returns"
+    twice = [{"sku": "SAUCE", "quantity": 2}, {"sku": "SAUCE", "quantity": 2}]
+    refused = customer.post(url, {"lines": twice}, content_type="application/json")
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error["code"] == "validation_error" and list(error["details"]["lines"]) == ["1"]
+    assert error["details"]["lines"]["1"] == {"quantity": ["Between 1 and 1."]}
+    fits = [{"sku": "SAUCE", "quantity": 2}, {"sku": "SAUCE", "quantity": 1}]
+    created = customer.post(url, {"lines": fits}, content_type="application/json")
+    assert created.status_code == 201, created.content
+    assert sum(line["quantity"] for line in created.json()["lines"]) == 3
+    again = customer.post(url, {"lines": [{"sku": "SAUCE", "quantity": 1}]}, content_type="application/json")
+    assert again.status_code == 400
+
+
+@pytest.mark.slow
+def test_two_return_requests_at_once_for_every_unit_one_is_refused(committed_db):
+    # Both read "nothing returned yet" before either committed: without the order lock both were
+    # accepted and the units could be refunded twice.
+    from apps.core.errors import InvalidInput
+    from apps.orders import services as order_services
+    from apps.orders.models import OrderLine
+
+    tenant = Tenant.objects.get(schema_name=TENANT_A.schema)
+    with tenant_context(tenant):
+        store = f.location(code="ret", pickup_enabled=True)
+        sauce = f.variant(sku="RET-3")
+        f.receive(store, sauce, 3)
+        order = order_place(
+            customer=None, channel="staff", fulfilment="pickup", location=store, lines=[LineRequest(sauce, 3)]
+        )
+        Order.objects.filter(pk=order.pk).update(status="completed")
+        line_id = OrderLine.objects.get(order=order).pk
+    barrier, outcomes = threading.Barrier(2), []
+
+    def ask() -> None:
+        try:
+            with tenant_context(tenant):
+                line = OrderLine.objects.get(pk=line_id)
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    barrier.wait(timeout=10)
+                order_services.return_request(order=Order.objects.get(pk=order.pk), lines=[(line, 3)])
+            outcomes.append("created")
+        except InvalidInput:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["created", "refused"]
+    with tenant_context(tenant):
+        from apps.orders.models import ReturnLine
+
+        assert sum(ReturnLine.objects.filter(order_line_id=line_id).values_list("quantity", flat=True)) == 3
+
+
 def test_damaged_returns_go_to_the_damaged_bucket_and_open_orders_cannot_be_returned(shop):
     customer = as_client(p.customer_headers(shop["tenant"], "retail"))
     staff = as_client(p.staff_headers(shop["tenant"], "owner"))
