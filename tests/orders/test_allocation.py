@@ -355,6 +355,35 @@ def test_a_split_line_sells_and_comes_back_at_each_of_its_locations(tenant_a, cu
     assert again.status_code == 400 and again.json()["error"]["code"] == "validation_error"
 
 
+def test_a_split_sku_listed_twice_in_one_return_fills_its_lines_in_turn(tenant_a, customer):
+    # Each entry was spread over the lines from the first one again: 4 + 2 of a SKU sent 4 from
+    # north and 2 from south put 8 units on north's line (then refused, though 6 were bought).
+    with tenant_context(tenant_a):
+        north = f.location(code="north", **NEAR)
+        south = f.location(code="south", **FAR)
+        sauce = f.variant(sku="SAUCE", price="5.00")
+        f.receive(north, sauce, 4)
+        f.receive(south, sauce, 2)
+    order = deliver(customer, [("SAUCE", 6)]).json()
+    staff = as_client(p.staff_headers(tenant_a, "owner"))
+    for to in ("paid", "preparing", "out_for_delivery", "completed"):
+        staff.post(f"/api/v1/orders/{order['id']}/transitions", {"to": to}, content_type="application/json")
+    url = f"/api/v1/orders/{order['id']}/returns"
+    twice = {"lines": [{"sku": "SAUCE", "quantity": 4}, {"sku": "SAUCE", "quantity": 2}]}
+    returned = customer.post(url, twice, content_type="application/json")
+    assert returned.status_code == 201, returned.content
+    assert sorted(ln["quantity"] for ln in returned.json()["lines"]) == [2, 4]
+    with tenant_context(tenant_a):
+        from apps.orders.models import ReturnLine
+
+        per_location = {
+            r.order_line.location.code: r.quantity for r in ReturnLine.objects.select_related("order_line__location")
+        }
+    assert per_location == {"north": 4, "south": 2}
+    one_more = customer.post(url, {"lines": [{"sku": "SAUCE", "quantity": 1}]}, content_type="application/json")
+    assert one_more.status_code == 400
+
+
 @override_settings(TENANT_LOOKUP_CACHE_SECONDS=5)  # as in production: the tenant lookup is cached
 def test_a_split_delivery_order_stays_within_the_order_statement_budget(committed_db):
     """The order budget of tests/orders/test_query_budget.py holds for a 3-line delivery order whose

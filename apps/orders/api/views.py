@@ -294,19 +294,26 @@ def visible_returns(request: Request) -> QuerySet[ReturnRequest]:
     return ReturnRequest.objects.filter(order__in=orders).select_related("order").prefetch_related("lines__order_line")
 
 
-def _spread(lines: list[OrderLine], quantity: int) -> list[tuple[OrderLine, int]]:
+def _spread(lines: list[OrderLine], quantity: int, taken: dict[int, int]) -> list[tuple[OrderLine, int]]:
     """A SKU shipped from several locations is several lines: the units returned fill each line up
-    to what is still returnable on it (the last one takes any excess, which the service refuses)."""
+    to what is still returnable on it (the last one takes any excess, which the service refuses).
+    `taken`: units of each line already given to earlier entries of the same request (a SKU listed
+    twice fills the lines on from where the first entry stopped); updated here."""
     if len(lines) == 1:
-        return [(lines[0], quantity)]
-    parts, left = [], quantity
-    for n, line in enumerate(lines):
-        returned = sum(r.quantity for r in line.return_lines.exclude(return_request__status="rejected"))
-        take = left if n == len(lines) - 1 else min(left, max(line.quantity - returned, 0))
-        if take:
-            parts.append((line, take))
-            left -= take
-    return parts or [(lines[-1], quantity)]
+        parts = [(lines[0], quantity)]
+    else:
+        parts, left = [], quantity
+        for n, line in enumerate(lines):
+            returned = sum(r.quantity for r in line.return_lines.exclude(return_request__status="rejected"))
+            room = max(line.quantity - returned - taken.get(line.pk, 0), 0)
+            take = left if n == len(lines) - 1 else min(left, room)
+            if take:
+                parts.append((line, take))
+                left -= take
+        parts = parts or [(lines[-1], quantity)]
+    for line, units in parts:
+        taken[line.pk] = taken.get(line.pk, 0) + units
+    return parts
 
 
 class OrderReturnView(GenericAPIView):
@@ -334,9 +341,9 @@ class OrderReturnView(GenericAPIView):
         }
         if unknown:
             raise InvalidInput("Some return lines are not valid.", code="validation_error", details={"lines": unknown})
-        lines, extra = [], []
+        lines, extra, taken = [], [], {}
         for ln in data.validated_data["lines"]:
-            first, *more = _spread(by_sku[ln["sku"]], ln["quantity"])
+            first, *more = _spread(by_sku[ln["sku"]], ln["quantity"], taken)
             lines.append(first)  # at the request's index, so per-line errors keep pointing at it
             extra += more
         created = services.return_request(order=order, reason=data.validated_data["reason"], lines=lines + extra)
