@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import User, UserKind
@@ -54,6 +55,7 @@ def _order(user: User, variants: list[Variant], amount: Decimal, paid_at: dt.dat
     return order
 
 
+@transaction.atomic  # the nightly steps lock the accounts table and share a temp table: one transaction
 def seed_loyalty() -> int:
     """Returns the accounts created (0 if already seeded)."""
     if User.objects.filter(email=MEMBERS[0][0]).exists():

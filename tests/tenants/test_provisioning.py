@@ -7,6 +7,7 @@ from django.test import Client
 from django_tenants.utils import schema_exists, tenant_context
 
 from apps.accounts.models import User
+from apps.core.audit import system_actor
 from apps.core.errors import ApplicationError
 from apps.tenants.models import Domain, Tenant
 from apps.tenants.services import tenant_create
@@ -129,7 +130,21 @@ def test_release_is_idempotent_and_schedules_the_purge(db, capsys):
     assert task.args == '["core.idempotency_keys_purge"]'
 
 
-def test_seed_demo_creates_one_user_of_each_kind_and_is_idempotent(db, capsys):
+def test_seed_demo_creates_one_user_of_each_kind_and_is_idempotent(committed_db, capsys):
+    # Outside a test transaction, as ./bin/dev runs it (steps that need a transaction must open it).
+    try:
+        _seed_demo_twice_and_check(capsys)
+    finally:
+        demo = Tenant.objects.filter(schema_name="demo").first()
+        if demo is not None:
+            with system_actor("test"):
+                demo.domains.all().delete()
+                demo.delete(force_drop=True)
+        with connection.cursor() as cursor:  # the operator seed_demo made (the ORM's cascade would look into tenant tables)
+            cursor.execute("DELETE FROM public.accounts_user WHERE email = %s", ["operator@localhost"])
+
+
+def _seed_demo_twice_and_check(capsys):
     call_command("seed_demo")
     call_command("seed_demo")
     out = capsys.readouterr().out
@@ -142,3 +157,8 @@ def test_seed_demo_creates_one_user_of_each_kind_and_is_idempotent(db, capsys):
         buyer = User.objects.get(email="buyer@demo.localhost")
         assert buyer.wholesale_account.is_approved
         assert User.objects.get(email="manager@demo.localhost").groups.filter(name="Store Manager").exists()
+        from apps.loyalty.models import Account
+
+        # The loyalty demo ran whole (its nightly steps need their transaction): one member per tier.
+        tiers = set(Account.objects.filter(user__email__endswith="@demo.localhost").values_list("tier", flat=True))
+        assert {"scoops", "silver", "gold", "diamond"} <= tiers

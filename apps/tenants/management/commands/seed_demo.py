@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
+from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -47,7 +48,9 @@ class Command(BaseCommand):
                 )
             if not User.objects.filter(email=OPERATOR_EMAIL).exists():
                 User.objects.create_superuser(OPERATOR_EMAIL, OPERATOR_PASSWORD)
-            with tenant_context(tenant):
+            # The demo data in one transaction: a step that fails leaves nothing half-seeded (each
+            # step skips itself when its data exists, so a half-seeded demo would stay that way).
+            with tenant_context(tenant), transaction.atomic():
                 self._seed_users()
                 from apps.stock.demo import seed_catalog_and_stock
 
