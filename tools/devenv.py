@@ -2,7 +2,7 @@
 """Local environment behind ./bin/dev, ./bin/test and .ci/run.
 
     python3 tools/devenv.py venv             create .venv; pip install -r requirements.txt if it changed
-    .venv/bin/python tools/devenv.py dev     services, release, seed_demo, then honcho (web worker beat)
+    .venv/bin/python tools/devenv.py dev     services, release, seed_demo, then honcho (web worker stream beat)
     .venv/bin/python tools/devenv.py test    services, then pytest (args passed through)
     .venv/bin/python tools/devenv.py stop    stop embedded servers that no running command uses
 
@@ -597,7 +597,41 @@ def port_open(host, port):
         return False
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_chromium():
+    """The dashboards' browser tests drive Debian's chromium (never `playwright install`). As root
+    on a Debian-like machine it is installed with apt when missing; otherwise say how."""
+    if CHROMIUM.exists():
+        return
+    if os.geteuid() == 0 and Path("/usr/bin/apt-get").exists():
+        log("installing chromium (apt) for the browser tests; log in .var/chromium-apt.log")
+        VAR.mkdir(parents=True, exist_ok=True)
+        with open(VAR / "chromium-apt.log", "wb") as out:
+            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+            ok = (
+                subprocess.run(["apt-get", "update", "-qq"], stdout=out, stderr=subprocess.STDOUT, env=env).returncode
+                == 0
+            )
+            ok = (
+                ok
+                and subprocess.run(
+                    ["apt-get", "install", "-y", "-qq", "chromium"], stdout=out, stderr=subprocess.STDOUT, env=env
+                ).returncode
+                == 0
+            )
+        if ok and CHROMIUM.exists():
+            return
+    log(
+        f"WARNING: {CHROMIUM} is missing: the browser tests (tests/dashboards/test_browser.py) will fail; "
+        "install Debian's chromium (sudo apt-get install chromium)"
+    )
+
+
 def cmd_test(args):
+    ensure_chromium()
+
     def body(sup):
         provide_services(sup.env, sup.leased)  # config.settings.test moves Redis to db 15
         sup.env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
