@@ -34,7 +34,7 @@ from django_tenants.utils import tenant_context
 
 from apps.accounts import services as account_services
 from apps.accounts.models import User
-from apps.catalog.models import Supplier, SupplierVariant
+from apps.catalog.models import Supplier, SupplierVariant, Variant
 from apps.stock import procurement, services
 from apps.stock.models import Location, PurchaseOrder
 from tests import factories as f
@@ -386,6 +386,19 @@ def test_csv_with_format_or_accept_header(world, owner):
     assert (b["sku"], b["cheapest_supplier_name"], b["lead_days_max"]) == ("B-500", "Alpha Farm", "5.00")
     on_page = owner.get(VARIANTS, {**PERIOD, "format": "csv", "page_size": 1})
     assert len(_csv_rows(on_page)) == 2  # CSV is every row, not a page
+
+
+def test_csv_cells_never_start_a_spreadsheet_formula_but_the_json_keeps_the_names(world, owner, tenant_a):
+    with tenant_context(tenant_a):
+        Supplier.objects.filter(pk=world["alpha"].pk).update(name='=HYPERLINK("http://x.example","Alpha")')
+        Variant.objects.filter(pk=world["b"].pk).update(name="@SUM(1+1)")
+    suppliers = _csv_rows(owner.get(SUPPLIERS, {**PERIOD, "format": "csv"}))
+    assert suppliers[0]["supplier_name"] == '\'=HYPERLINK("http://x.example","Alpha")'
+    variants = {r["sku"]: r for r in _csv_rows(owner.get(VARIANTS, {**PERIOD, "format": "csv"}))}
+    assert variants["B-500"]["variant_name"] == "'@SUM(1+1)"
+    assert variants["A-250"]["cost_change_pct"] == "-20.00"  # numbers stay numbers
+    (alpha, _beta) = rows(owner.get(SUPPLIERS, PERIOD))
+    assert alpha["supplier_name"] == '=HYPERLINK("http://x.example","Alpha")'
 
 
 def test_pages(world, owner):

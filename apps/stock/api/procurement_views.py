@@ -189,10 +189,18 @@ def csv_response(rows: list[dict[str, Any]], columns: list[str], filename: str) 
     writer = csv.writer(out)
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(["" if row[c] is None else _csv_value(row[c]) for c in columns])
+        writer.writerow(["" if row[c] is None else _csv_safe(_csv_value(row[c])) for c in columns])
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def _csv_safe(value: Any) -> Any:
+    """No spreadsheet formulas from names (a supplier called "=HYPERLINK(...)"), as the dashboards'
+    CSV does: text starting with = + - @ or a tab/CR is written with a leading apostrophe."""
+    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@", "\t", "\r"}:
+        return "'" + value
+    return value
 
 
 def _csv_value(value: Any) -> Any:
