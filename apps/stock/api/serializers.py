@@ -4,6 +4,7 @@ from rest_framework import serializers
 from apps.core.api.fields import IdField, QuantityField, StrictIntegerField
 from apps.core.api.serializers import CsvUploadSerializer  # noqa: F401 - re-exported for the views
 from apps.stock.models import Location, Lot, LotStock, Movement, RestockAlert, StockItem
+from apps.stock.services import LOCATION_EDITABLE
 
 
 class LocationSerializer(serializers.ModelSerializer):
@@ -286,23 +287,7 @@ class LocationUpdateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Location
-        fields = [
-            "name",
-            "address",
-            "latitude",
-            "longitude",
-            "timezone",
-            "pickup_enabled",
-            "curbside_enabled",
-            "opening_hours",
-            "city",
-            "postal_code",
-            "country",
-            "phone",
-            "delivery_enabled",
-            "is_public",
-            "is_active",
-        ]
+        fields = list(LOCATION_EDITABLE)  # what location_update accepts
         # Coordinates on the globe (the store locator and delivery routing compute distances).
         extra_kwargs = {
             "latitude": {"min_value": -90, "max_value": 90},
