@@ -101,3 +101,34 @@ def test_transfers_and_purchase_orders_over_the_api(tenant_a, owner):
     assert got.status_code == 200 and got.json()["status"] == "received"
     again = owner.post(f"/api/v1/transfers/{transfer['id']}/ship")
     assert again.status_code == 409 and again.json()["error"]["code"] == "transfer_state"
+
+
+def test_a_transfer_line_listed_twice_in_one_receipt_receives_both_parts(tenant_a, owner):
+    # The entries went into a dict by line id: the last one won and the other units stayed "in
+    # transit" although the request said they arrived (and 2 + 3 of 4 passed as 3).
+    with tenant_context(tenant_a):
+        warehouse, store = f.location(code="wh2", kind="warehouse"), f.location(code="st2")
+        var = f.variant(sku="FLOW-2")
+        f.receive(warehouse, var, 10)
+    transfer = owner.post(
+        "/api/v1/transfers",
+        {"from_location_id": warehouse.pk, "to_location_id": store.pk, "lines": [{"sku": "FLOW-2", "quantity": 4}]},
+        content_type="application/json",
+    ).json()
+    line = owner.post(f"/api/v1/transfers/{transfer['id']}/ship").json()["lines"][0]["id"]
+    url = f"/api/v1/transfers/{transfer['id']}/receive"
+    too_many = owner.post(
+        url,
+        {"lines": [{"line_id": line, "quantity": 2}, {"line_id": line, "quantity": 3}]},
+        content_type="application/json",
+    )
+    assert too_many.status_code == 400 and too_many.json()["error"]["code"] == "validation_error"
+    both = owner.post(
+        url,
+        {"lines": [{"line_id": line, "quantity": 1}, {"line_id": line, "quantity": 3}]},
+        content_type="application/json",
+    )
+    assert both.status_code == 200 and both.json()["status"] == "received"
+    with tenant_context(tenant_a):
+        item = StockItem.objects.get(location=store)
+        assert (item.on_hand, item.in_transit) == (4, 0)

@@ -630,7 +630,9 @@ class TransferReceiveView(_TransferAction):
         expected = self.if_match(request, transfer)
         data = s.ReceiveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        received = {line["line_id"]: line["quantity"] for line in data.validated_data["lines"]}
+        received: dict[int, int] = {}
+        for line in data.validated_data["lines"]:  # a line listed twice: both parts count (not the last)
+            received[line["line_id"]] = received.get(line["line_id"], 0) + line["quantity"]
         services.transfer_receive(transfer=transfer, received=received, expected_version=expected)
         transfer = self._transfer(request, transfer_id)
         return self.versioned(s.TransferSerializer(transfer).data, transfer)
