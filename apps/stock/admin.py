@@ -251,7 +251,6 @@ class PurchaseOrderAdmin(VersionedAdminMixin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-
     @admin.action(description="Mark sent", permissions=["change"])
     def send(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
         _run(self, request, lambda o: services.purchase_order_send(order=o), queryset, "Sent")
