@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from apps.catalog.models import Supplier, Variant
+from apps.tenants.models import validate_timezone
 
 
 class Location(models.Model):
@@ -22,7 +23,7 @@ class Location(models.Model):
     address = models.TextField(blank=True)
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
-    timezone = models.CharField(max_length=64, default="UTC")
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     pickup_enabled = models.BooleanField(default=False)
     curbside_enabled = models.BooleanField(default=False)
     opening_hours = models.JSONField(default=dict, blank=True, help_text='e.g. {"mon": ["09:00", "18:00"]}')

@@ -249,3 +249,17 @@ def test_the_demo_stores_have_coordinates_hours_and_a_holiday(tenant_a):
         south = locator.store_get(location_id=Location.objects.get(code="south").pk)
         friday_night = dt.datetime(2026, 12, 5, 0, 30, tzinfo=ZoneInfo("America/New_York"))
         assert locator.status(south, friday_night).open_now is True
+
+
+def test_a_location_with_a_time_zone_that_does_not_exist_is_refused_by_the_model(tenant_a):
+    # The admin's form runs full_clean: a made-up zone never reaches route planning or the hours.
+    from django.core.exceptions import ValidationError
+
+    with tenant_context(tenant_a):
+        location = f.location(code="tz-check")
+        location.timezone = "Mars/Olympus_Mons"
+        with pytest.raises(ValidationError) as raised:
+            location.full_clean()
+        assert raised.value.error_dict["timezone"][0].code == "invalid_timezone"
+        location.timezone = "Europe/Lisbon"
+        location.full_clean()
