@@ -21,11 +21,37 @@ from django.db.models.sql import InsertQuery
 MAX_ROWS_TOGETHER = 2000
 
 
+_PLANS: dict[type[Model], tuple[str, list] | None] = {}
+
+
+def _plan(model: type[Model]) -> tuple[str, list] | None:
+    """The INSERT's head and its fields, once per model; None when a field needs Django's own
+    compiler (a database default)."""
+    if model not in _PLANS:
+        opts = model._meta
+        fields = [f for f in opts.concrete_fields if not f.generated and not isinstance(f, AutoField)]
+        if any(f.has_db_default() for f in fields):
+            _PLANS[model] = None
+        else:
+            quote = connection.ops.quote_name
+            head = f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
+            _PLANS[model] = (head, fields)
+    return _PLANS[model]
+
+
 def _insert_sql(model: type[Model], objs: Sequence[Model]) -> tuple[str, list]:
-    opts = model._meta
-    fields = [f for f in opts.concrete_fields if not f.generated and not isinstance(f, AutoField)]
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="bulk_create")
+    plan = _plan(model)
+    if plan is not None:
+        # The values as Django prepares them (pre_save: auto_now_add; get_db_prep_save: JSON,
+        # decimals...), without building an InsertQuery and its compiler for every call.
+        head, fields = plan
+        params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
+        if not any(hasattr(value, "resolve_expression") for value in params):
+            row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+            return head + ", ".join([row] * len(objs)), params
+    fields = [f for f in model._meta.concrete_fields if not f.generated and not isinstance(f, AutoField)]
     query = InsertQuery(model)
     query.insert_values(fields, objs)
     compiler = query.get_compiler(connection=connection)
