@@ -93,8 +93,12 @@ class WholesaleAccount(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(credit_limit__gte=0), name="wholesale_credit_limit_not_negative"),
-            models.CheckConstraint(condition=models.Q(open_balance__gte=0), name="wholesale_open_balance_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(credit_limit__gte=0), name="wholesale_credit_limit_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(open_balance__gte=0), name="wholesale_open_balance_not_negative"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -227,4 +231,3 @@ class ApiKey(models.Model):
     def is_active(self) -> bool:
         now = timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
-

@@ -118,6 +118,7 @@ def fill_actor(sender: type[LogEntry], instance: LogEntry, **kwargs: object) -> 
 # group registers a no-op `on_commit` marker, and Django forgets the markers of a rolled-back
 # savepoint. Outside a transaction nothing is deferred (each write goes in at once, as before).
 
+
 class _Pending(list):
     """The open batch's groups: (marker, model, rows). `atomic`: opened inside a transaction (a
     batch opened outside one defers nothing: an inner transaction would commit its rows first)."""

@@ -78,7 +78,8 @@ def insert_together(groups: Sequence[tuple[type[Model], Sequence[Model]]], *, re
     last_model, last_objs = groups[-1]
     if returning_last:
         pk = last_model._meta.pk
-        last_sql += f" RETURNING {connection.ops.quote_name(last_model._meta.db_table)}.{connection.ops.quote_name(pk.column)}"
+        quote = connection.ops.quote_name
+        last_sql += f" RETURNING {quote(last_model._meta.db_table)}.{quote(pk.column)}"
     sql = last_sql
     params: list = []
     if ctes:
@@ -102,9 +103,9 @@ def insert_unless_conflict(obj: Model, *, on: Sequence[str]) -> bool:
     pre_save.send(sender=model, instance=obj, raw=False, using=connection.alias, update_fields=None)
     sql, params = _insert_sql(model, [obj])
     pk = model._meta.pk
-    columns = ", ".join(connection.ops.quote_name(model._meta.get_field(name).column) for name in on)
-    sql += f" ON CONFLICT ({columns}) DO NOTHING"
-    sql += f" RETURNING {connection.ops.quote_name(model._meta.db_table)}.{connection.ops.quote_name(pk.column)}"
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in on)
+    sql += f" ON CONFLICT ({columns}) DO NOTHING RETURNING {quote(model._meta.db_table)}.{quote(pk.column)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

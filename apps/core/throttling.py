@@ -77,9 +77,7 @@ def sliding_windows_hit(budgets: list[tuple[str, int, int]], *, now: float | Non
         spans.append((limit, period, elapsed))
     script = _script(settings.RATE_LIMIT_REDIS_URL)
     counts = script(keys=keys, args=args)
-    return [
-        _wait(int(counts[2 * i]), int(counts[2 * i + 1]), *spans[i]) for i in range(len(counts) // 2)
-    ]
+    return [_wait(int(counts[2 * i]), int(counts[2 * i + 1]), *spans[i]) for i in range(len(counts) // 2)]
 
 
 @lru_cache(maxsize=8)

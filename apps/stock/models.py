@@ -374,6 +374,10 @@ class HoursException(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        hours = "closed" if self.closed else f"{self.opens:%H:%M}-{self.closes:%H:%M}"
+        return f"{self.date} {hours}"
+
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
@@ -381,7 +385,3 @@ class HoursException(models.Model):
             raise ValidationError({"opens": "A closed day has no hours."})
         if not self.closed and (self.opens is None or self.closes is None):
             raise ValidationError({"opens": "Give the special hours, or tick closed."})
-
-    def __str__(self) -> str:
-        hours = "closed" if self.closed else f"{self.opens:%H:%M}-{self.closes:%H:%M}"
-        return f"{self.date} {hours}"

@@ -61,4 +61,4 @@ def test_a_field_that_needs_the_context_is_refused():
             return self.context["request"].user.pk
 
     with pytest.raises(TypeError, match="needs the context"):
-        NeedsContext(Group(id=1, name="x")).data
+        _ = NeedsContext(Group(id=1, name="x")).data

@@ -23,7 +23,9 @@ def test_entries_and_events_of_a_batch_are_one_insert_with_the_events_ids(tenant
         writes = [q["sql"] for q in queries if "auditlog_logentry" in q["sql"] or "core_outboxevent" in q["sql"]]
         writes = [sql for sql in writes if sql.lstrip().upper().startswith(("INSERT", "WITH"))]
         assert len(writes) == 1 and "auditlog_logentry" in writes[0] and "core_outboxevent" in writes[0]
-        topics = list(OutboxEvent.objects.filter(topic__startswith="test.").order_by("id").values_list("topic", flat=True))
+        topics = list(
+            OutboxEvent.objects.filter(topic__startswith="test.").order_by("id").values_list("topic", flat=True)
+        )
         assert topics == ["test.first", "test.second", "test.third"]
         assert LogEntry.objects.filter(object_repr__in=["uow-one", "uow-two"]).count() == 2
 

@@ -641,7 +641,9 @@ def test_lines_added_by_a_bulk_change_get_the_same_receipt_name(shop):
         {"fulfilment": "pickup", "location_id": shop["store"].pk, "lines": [{"sku": "SAUCE", "quantity": 1}]},
     ).json()
     changed = customer.patch(
-        f"/api/v1/orders/{order['id']}/lines", {"lines": [{"sku": "CHIPS", "quantity": 1}]}, content_type="application/json"
+        f"/api/v1/orders/{order['id']}/lines",
+        {"lines": [{"sku": "CHIPS", "quantity": 1}]},
+        content_type="application/json",
     )
     assert changed.status_code == 200, changed.content
     with tenant_context(shop["tenant"]):

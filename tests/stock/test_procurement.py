@@ -468,7 +468,9 @@ def _admin_client(tenant, role: str | None, *, superuser: bool = False, manages=
         if superuser:
             user = User.objects.create_superuser(f"{role.replace(' ', '-').lower()}-admin@example.com", p.PASSWORD)
         else:
-            user = User.objects.create_user(f"{role.replace(' ', '-').lower()}-admin@example.com", p.PASSWORD, is_staff=True)
+            user = User.objects.create_user(
+                f"{role.replace(' ', '-').lower()}-admin@example.com", p.PASSWORD, is_staff=True
+            )
             user.groups.add(Group.objects.get(name=role))
         if manages is not None:
             manages.managers.add(user)

@@ -33,7 +33,7 @@ def setup_stock(tenant, on_hand=10):
 
 
 def test_an_audit_entry_for_a_reservation_names_the_api_key_and_the_request_id(tenant_a):
-    store, sauce, item = setup_stock(tenant_a)
+    store, _, item = setup_stock(tenant_a)
     shop = Client(HTTP_HOST=TENANT_A.domain, **p.api_key_headers(tenant_a, ["orders:write"]))
     body = {"reference": "order-audit-1", "lines": [{"sku": "AUDIT-SAUCE", "location_id": store.pk, "quantity": 3}]}
     response = shop.post("/api/v1/reservations", body, content_type="application/json", HTTP_X_REQUEST_ID="req-res-1")
@@ -75,7 +75,7 @@ def test_committing_a_reservation_records_the_sale_and_the_status_change(tenant_
 
 
 def test_a_staff_adjustment_over_the_api_names_the_user(tenant_a):
-    store, sauce, item = setup_stock(tenant_a)
+    store, _, item = setup_stock(tenant_a)
     owner = Client(HTTP_HOST=TENANT_A.domain, **p.staff_headers(tenant_a, "owner"))
     response = owner.post(
         f"/api/v1/locations/{store.pk}/adjustments",
@@ -93,7 +93,7 @@ def test_a_staff_adjustment_over_the_api_names_the_user(tenant_a):
 
 
 def test_a_refused_change_leaves_no_audit_entry(tenant_a):
-    store, sauce, item = setup_stock(tenant_a, on_hand=2)
+    store, _, item = setup_stock(tenant_a, on_hand=2)
     before = len(stock_entries(tenant_a, item))
     shop = Client(HTTP_HOST=TENANT_A.domain, **p.api_key_headers(tenant_a, ["orders:write"]))
     body = {"reference": "too-many", "lines": [{"sku": "AUDIT-SAUCE", "location_id": store.pk, "quantity": 3}]}
@@ -102,7 +102,7 @@ def test_a_refused_change_leaves_no_audit_entry(tenant_a):
 
 
 def test_the_ledger_and_the_audit_entries_are_one_statement(tenant_a):
-    store, sauce, item = setup_stock(tenant_a)
+    store, sauce, _ = setup_stock(tenant_a)
     with tenant_context(tenant_a):
         other = f.variant(sku="AUDIT-CHIPS")
         f.receive(store, other, 5)
@@ -120,7 +120,7 @@ def test_the_ledger_and_the_audit_entries_are_one_statement(tenant_a):
 
 
 def test_extending_a_reservation_is_audited(tenant_a):
-    store, sauce, item = setup_stock(tenant_a)
+    store, sauce, _ = setup_stock(tenant_a)
     with tenant_context(tenant_a), system_actor("task:test.extend"):
         reservation = stock.reservation_create(
             reference="order-audit-4", lines=[stock.ReserveLine(sauce, store, 1)], ttl=dt.timedelta(minutes=5)
@@ -133,7 +133,7 @@ def test_extending_a_reservation_is_audited(tenant_a):
 
 
 def test_a_bulk_level_sync_writes_one_entry_per_changed_row(tenant_a):
-    store, sauce, item = setup_stock(tenant_a)
+    store, sauce, _ = setup_stock(tenant_a)
     with tenant_context(tenant_a), system_actor("task:test.sync"):
         chips = f.variant(sku="AUDIT-CHIPS-2")
         stock.stock_levels_sync(

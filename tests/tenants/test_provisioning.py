@@ -140,7 +140,8 @@ def test_seed_demo_creates_one_user_of_each_kind_and_is_idempotent(committed_db,
             with system_actor("test"):
                 demo.domains.all().delete()
                 demo.delete(force_drop=True)
-        with connection.cursor() as cursor:  # the operator seed_demo made (the ORM's cascade would look into tenant tables)
+        # The operator seed_demo made (the ORM's delete would cascade into tenant-only tables).
+        with connection.cursor() as cursor:
             cursor.execute("DELETE FROM public.accounts_user WHERE email = %s", ["operator@localhost"])
 
 
