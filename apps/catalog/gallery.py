@@ -31,6 +31,7 @@ from apps.catalog.errors import GalleryFull
 from apps.catalog.images import PreparedImage, prepare_upload, storage_name, store
 from apps.catalog.models import Variant, VariantImage
 from apps.core.errors import InvalidInput, NotFound
+from apps.core.versioning import bump
 
 MAX_IMAGES = 20
 ALT_TEXT_MAX = 250
@@ -38,7 +39,11 @@ _FILE_LOCK_CLASS = 7301  # first key of the gallery's advisory locks (the second
 
 
 def _lock(variant: Variant) -> Variant:
-    return Variant.objects.select_for_update(no_key=True).only("pk").get(pk=variant.pk)
+    """Lock the variant row for the gallery change and bump its version, so its ETag covers its
+    pictures (the primary image is in its representation): one UPDATE, which takes the same row
+    lock as SELECT ... FOR NO KEY UPDATE. A removed variant is a 404."""
+    bump(variant)
+    return variant
 
 
 def _reread(image: VariantImage) -> VariantImage:

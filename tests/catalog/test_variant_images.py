@@ -521,3 +521,27 @@ def test_concurrent_uploads_and_primary_changes_keep_one_primary_and_dense_posit
     assert not errors, errors
     with tenant_context(tenant):
         assert VariantImage.objects.filter(variant=variant, is_primary=True).count() == 1
+
+
+def test_every_gallery_change_moves_the_variants_etag(in_a, owner):
+    # The variant's representation shows its primary picture: its ETag must change with the gallery.
+    f.variant(sku="ETAG-GAL")
+
+    def etag():
+        response = owner.get("/api/v1/variants/ETAG-GAL")
+        assert response.status_code == 200
+        return response["ETag"]
+
+    tags = [etag()]
+    first = _upload(owner, "ETAG-GAL", _jpeg((300, 200), colour="red")).json()
+    tags.append(etag())
+    second = _upload(owner, "ETAG-GAL", _jpeg((300, 200), colour="blue")).json()
+    tags.append(etag())
+    patched = owner.patch(
+        f"/api/v1/variants/ETAG-GAL/images/{second['id']}", {"is_primary": True}, content_type="application/json"
+    )
+    assert patched.status_code == 200
+    tags.append(etag())
+    assert owner.delete(f"/api/v1/variants/ETAG-GAL/images/{first['id']}").status_code == 204
+    tags.append(etag())
+    assert len(set(tags)) == len(tags), tags
