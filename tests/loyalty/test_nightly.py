@@ -71,7 +71,9 @@ def test_running_it_twice_gives_the_same_result(programme):
 
 
 def test_a_run_that_crashed_resumes_with_the_steps_not_done_and_the_same_clock(programme, monkeypatch):
-    now = timezone.now()
+    # A fixed local midday: the resume an hour later is the same local day whatever the wall clock
+    # (on the real clock, a run at 23:35 Chicago resumed at 00:35 is the next day's run).
+    now = dt.datetime(2026, 3, 2, 12, 0, tzinfo=CHICAGO).astimezone(dt.UTC)
     ready, old, _ = _scenario(now)
     calls = []
 
