@@ -410,6 +410,39 @@ def test_staff_see_and_filter_every_invoice_and_any_account_credit(shop):
     assert owner.get("/api/v1/wholesale/accounts/999999/credit").status_code == 404
 
 
+def test_a_store_manager_sees_only_the_invoices_of_their_locations_orders(shop):
+    from apps.accounts.models import User
+
+    _, buyer = business(shop["tenant"])
+    own_invoice = order_on_account(buyer, shop).json()["id"]
+    with tenant_context(shop["tenant"]):
+        elsewhere = f.location(code="credit-elsewhere", pickup_enabled=True)
+        f.receive(elsewhere, shop["chips"], 10)
+    other = buyer.post(
+        "/api/v1/orders",
+        {
+            "fulfilment": "pickup",
+            "location_id": elsewhere.pk,
+            "on_account": True,
+            "lines": [{"sku": "CREDIT-CHIPS", "quantity": 1}],
+        },
+        content_type="application/json",
+    )
+    assert other.status_code == 201
+    manager = Client(HTTP_HOST=TENANT_A.domain, **p.staff_headers(shop["tenant"], "store_manager"))
+    with tenant_context(shop["tenant"]):
+        shop["store"].managers.add(User.objects.filter(groups__name="Store Manager").order_by("-id").first())
+        own_invoice, other_invoice = (
+            Invoice.objects.get(order_id=own_invoice).pk,
+            Invoice.objects.get(order_id=other.json()["id"]).pk,
+        )
+
+    assert [i["id"] for i in manager.get("/api/v1/invoices").json()["results"]] == [own_invoice]
+    assert manager.get(f"/api/v1/invoices/{own_invoice}").status_code == 200
+    assert manager.get(f"/api/v1/invoices/{other_invoice}").status_code == 404
+    assert staff(shop["tenant"]).get("/api/v1/invoices").json()["count"] == 2  # the owner sees both
+
+
 def test_a_retail_customer_cannot_order_on_account_or_read_invoices(shop):
     retail = Client(HTTP_HOST=TENANT_A.domain, **p.customer_headers(shop["tenant"], "retail"))
 

@@ -96,9 +96,13 @@ INVOICE_RECORDERS = Access(staff_roles=frozenset({"owner"}))
 
 
 def visible_invoices(request: Request) -> QuerySet[Invoice]:
-    """Staff: every invoice. A wholesale buyer: their business account's only."""
+    """Staff: every invoice (store managers: those of their locations' orders, as they see the
+    orders). A wholesale buyer: their business account's only."""
     found = Invoice.objects.select_related("account", "order")
-    if principal_of(request).kind == "staff":
+    principal = principal_of(request)
+    if principal.kind == "staff":
+        if not principal.roles & {"owner", "warehouse"}:
+            found = found.filter(order__location__managers=request.user)
         return found
     account_id = getattr(request.user, "wholesale_account_id", None)
     return found.filter(account_id=account_id) if account_id else found.none()
@@ -128,9 +132,9 @@ class InvoiceListView(GenericAPIView):
     @extend_schema(
         operation_id="invoices_list",
         summary="Invoices",
-        description="Invoices of orders on account. A wholesale buyer sees their business's; staff (owner, "
-        "store manager) see all, filtered by `status` (open, paid, overdue, void), `account`, due date "
-        "(`due_from`, `due_to`) and issue time (`issued_from`, `issued_to`).",
+        description="Invoices of orders on account. A wholesale buyer sees their business's; the owner all, "
+        "a store manager those of their locations' orders; staff filter by `status` (open, paid, overdue, "
+        "void), `account`, due date (`due_from`, `due_to`) and issue time (`issued_from`, `issued_to`).",
         tags=["wholesale"],
     )
     def get(self, request: Request) -> Response:
