@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from apps.core.redis import get_redis
 from apps.core.services import outbox_committed
+from apps.stock.locator import zone_of
 from apps.stock.models import Location, RestockAlert
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,8 @@ def _line(alert: RestockAlert) -> str:
         f"- {item.variant.sku} {item.variant.product.name} ({item.variant.name}): "
         f"{item.on_hand - item.reserved} available, reorder point {item.reorder_point}"
         + (f", reorder {item.reorder_quantity}" if item.reorder_quantity else "")
-        + f" (low since {timezone.localtime(alert.opened_at):%Y-%m-%d %H:%M})"
+        # The location's clock (else the business's), not the worker's UTC: the manager reads local time.
+        + f" (low since {alert.opened_at.astimezone(zone_of(item.location)):%Y-%m-%d %H:%M %Z})"
     )
 
 

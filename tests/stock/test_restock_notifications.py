@@ -90,6 +90,21 @@ def test_ten_movements_below_the_reorder_point_give_one_alert_one_email_and_one_
     assert OutboxEvent.objects.filter(topic="stock.low").count() == 1
 
 
+def test_the_email_gives_the_low_since_time_on_the_locations_clock_not_utc(in_a):
+    import datetime as dt
+
+    store = place("Uptown")
+    store.timezone = "America/New_York"
+    store.save(update_fields=["timezone"])
+    manager_of(in_a, store, "ny@example.com")
+    sauce = low_item(store, sku="LOW-NY")
+    take(store, sauce, times=6)
+    RestockAlert.objects.update(opened_at=dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.UTC))  # 08:00 in New York
+
+    assert restock_alerts_notify() == 1
+    assert "(low since 2026-07-01 08:00 EDT)" in mail.outbox[0].body
+
+
 def test_the_task_through_apply_notifies_once(in_a):
     store = f.location()
     manager_of(in_a, store, "sam@example.com")
