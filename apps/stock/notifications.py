@@ -4,7 +4,9 @@ their open alerts not yet notified.
 * **Who.** A location's managers are its assigned staff (`Location.managers`, the same link that
   scopes store managers in the API and the admin). A location nobody is assigned to goes to the
   business's owners (staff in the Owner role) instead, so no alert is left unread. Only active
-  staff with an e-mail address receive mail.
+  staff with an e-mail address receive mail. An alert nobody can receive (no such manager and no
+  such owner) is left out of the run's selection, un-notified: it waits for someone to be assigned
+  and never takes a place in the batch from an alert that can be sent.
 * **Once per alert.** The run locks the alerts it takes (`FOR UPDATE SKIP LOCKED`: a second worker
   skips them rather than waiting), claims them with a conditional update (`notified_at IS NULL`)
   and sends the e-mails in the same transaction: if sending fails, the claim rolls back and a later
@@ -27,6 +29,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -53,13 +56,33 @@ class Recipient:
     name: str
 
 
+def _manager_links() -> QuerySet:
+    """Location-manager links of the managers who receive mail (active staff with an e-mail)."""
+    return Location.managers.through.objects.filter(
+        user__is_active=True, user__is_staff=True, user__email__isnull=False
+    ).exclude(user__email="")
+
+
+def _owners() -> QuerySet:
+    """The owners who receive mail (active staff in the Owner role with an e-mail)."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True, groups__name=OWNER_GROUP, email__isnull=False)
+        .exclude(email="")
+    )
+
+
+def _deliverable() -> Q:
+    """An alert someone can be told about: its location has a manager who receives mail, or the
+    business has an owner who does (what `_recipients` falls back to)."""
+    return Q(Exists(_manager_links().filter(location_id=OuterRef("stock_item__location_id")))) | Q(Exists(_owners()))
+
+
 def _recipients(location_ids: set[int]) -> dict[int, list[Recipient]]:
     """location id -> who is told about it (its managers, else the owners). Two queries."""
     links = (
-        Location.managers.through.objects.filter(
-            location_id__in=location_ids, user__is_active=True, user__is_staff=True, user__email__isnull=False
-        )
-        .exclude(user__email="")
+        _manager_links()
+        .filter(location_id__in=location_ids)
         .values_list("location_id", "user_id", "user__email", "user__full_name")
         .order_by("location_id", "user_id")
     )
@@ -70,12 +93,7 @@ def _recipients(location_ids: set[int]) -> dict[int, list[Recipient]]:
     if orphans:
         owners = [
             Recipient(user_id, email, name)
-            for user_id, email, name in get_user_model()
-            .objects.filter(is_active=True, is_staff=True, groups__name=OWNER_GROUP, email__isnull=False)
-            .exclude(email="")
-            .order_by("pk")
-            .values_list("pk", "email", "full_name")
-            .distinct()
+            for user_id, email, name in _owners().order_by("pk").values_list("pk", "email", "full_name").distinct()
         ]
         for location_id in orphans:
             found[location_id] = owners
@@ -109,25 +127,31 @@ def _digest(recipient: Recipient, alerts: list[RestockAlert]) -> EmailMessage:
 
 def restock_alerts_notify(*, batch: int = BATCH) -> int:
     """E-mail each location's managers one digest of their open alerts not yet notified, marking
-    those alerts notified in the same transaction. Returns how many alerts were notified."""
+    those alerts notified in the same transaction. Returns how many alerts were notified. Alerts
+    nobody can receive are not taken (they stay un-notified, counted in a warning), so a backlog of
+    them never fills the batch ahead of alerts that can be sent."""
     # The kick is cleared first: an alert that opens while this run works queues the next run.
     try:
         get_redis(settings.REDIS_URL).delete(kick_key(connection.schema_name))
     except Exception:  # Redis down: the sweep still runs, only the kick waits for its key to expire
         logger.exception("Clearing the restock notification kick failed")
+    waiting = (
+        RestockAlert.objects.filter(closed_at__isnull=True, notified_at__isnull=True).exclude(_deliverable()).count()
+    )
+    if waiting:  # no manager and no owner with an e-mail: kept for when someone is assigned
+        logger.warning("%d restock alerts have nobody to notify (no managers, no owners)", waiting)
     with transaction.atomic():
         alerts = list(
             RestockAlert.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(closed_at__isnull=True, notified_at__isnull=True)
+            .filter(_deliverable(), closed_at__isnull=True, notified_at__isnull=True)
             .select_related("stock_item__variant__product", "stock_item__location")
             .order_by("opened_at", "id")[:batch]
         )
         if not alerts:
             return 0
+        # Who, read after the selection: an alert whose last manager was unassigned in between has
+        # nobody; it is not claimed and waits like the others.
         recipients = _recipients({alert.stock_item.location_id for alert in alerts})
-        unheard = [alert for alert in alerts if not recipients.get(alert.stock_item.location_id)]
-        if unheard:  # no manager and no owner with an e-mail: kept for when someone is assigned
-            logger.warning("%d restock alerts have nobody to notify (no managers, no owners)", len(unheard))
         ids = [alert.pk for alert in alerts if recipients.get(alert.stock_item.location_id)]
         if not ids:
             return 0

@@ -17,11 +17,12 @@ from django.db import connection
 from django.test import override_settings
 from django_tenants.utils import tenant_context
 
+from apps.catalog.models import Product, Variant
 from apps.core.models import OutboxEvent
 from apps.core.redis import get_redis
 from apps.stock import services
 from apps.stock.models import RestockAlert, StockItem
-from apps.stock.notifications import kick_key, restock_alerts_notify, restock_notify_kick
+from apps.stock.notifications import BATCH, kick_key, restock_alerts_notify, restock_notify_kick
 from apps.stock.tasks import restock_alerts_notify_task
 from apps.tenants.models import Tenant
 from tests import factories as f
@@ -192,6 +193,45 @@ def test_an_alert_nobody_can_receive_waits_for_someone_to_be_assigned(in_a):
     manager_of(in_a, store, "new@example.com")
     assert restock_alerts_notify() == 1
     assert mail.outbox[0].to == ["new@example.com"]
+
+
+def test_a_full_batch_of_alerts_nobody_can_receive_does_not_starve_one_that_can_be_sent(in_a, caplog):
+    # More undeliverable alerts than one run takes (no managers, no owners), opened first ...
+    nobody = place("Nobody")
+    count = BATCH + 5
+    category = f.variant(sku="STARVE-SEED").product.category
+    products = Product.objects.bulk_create(
+        Product(name=f"Starve {n}", slug=f"starve-{n}", category=category) for n in range(count)
+    )
+    variants = Variant.objects.bulk_create(
+        Variant(product=product, sku=f"STARVE-{n}", name="250 ml", price="1.00") for n, product in enumerate(products)
+    )
+    StockItem.objects.bulk_create(
+        StockItem(variant=variant, location=nobody, on_hand=20, reorder_point=15) for variant in variants
+    )
+    outcome = services.stock_levels_sync(
+        lines=[services.LevelLine(variant.pk, nobody.pk, 10) for variant in variants], all_or_nothing=True
+    )
+    assert {result for result, _ in outcome.values()} == {"applied"}
+    # ... then one at a managed location.
+    managed = place("Managed")
+    manager_of(in_a, managed, "heard@example.com")
+    take(managed, low_item(managed, sku="HEARD"), units=6)
+    assert RestockAlert.objects.filter(closed_at__isnull=True, notified_at__isnull=True).count() == count + 1
+
+    assert restock_alerts_notify() == 1  # one run sends the deliverable alert
+    assert f"{count} restock alerts have nobody to notify" in caplog.text
+
+    assert [m.to for m in mail.outbox] == [["heard@example.com"]]
+    assert "HEARD" in mail.outbox[0].body and "STARVE-" not in mail.outbox[0].body
+    assert RestockAlert.objects.get(stock_item__variant__sku="HEARD").notified_at is not None
+    # The undeliverable ones wait for someone to be assigned, each with its one webhook event.
+    assert RestockAlert.objects.filter(stock_item__location=nobody, notified_at__isnull=True).count() == count
+    low_events = OutboxEvent.objects.filter(topic="stock.low").values_list("payload__sku", flat=True)
+    assert sorted(low_events) == sorted(["HEARD", *(v.sku for v in variants)])
+    assert restock_alerts_notify() == 0  # nothing more to send, and nothing sent twice
+    assert len(mail.outbox) == 1
+    assert OutboxEvent.objects.filter(topic="stock.low").count() == count + 1
 
 
 def test_a_failed_send_rolls_the_claim_back_and_the_next_run_sends_it(in_a):
