@@ -1,5 +1,9 @@
 """Where the lines of a delivery or shipping order are picked (the split strategy).
 
+Only active locations that offer the order's fulfilment take part (`offered_by`): a delivery
+comes only from locations with `delivery_enabled`. Shipping has no flag on `Location`: every
+active location may ship.
+
 1. One location that has every line in full, if there is one: the nearest to the delivery address
    when several do (haversine between the location's and the address's coordinates; without
    coordinates on either side distance is skipped), then the one with the most stock of what the
@@ -25,6 +29,7 @@ from typing import Protocol
 
 from apps.orders.errors import SplitRefused
 from apps.stock.errors import InsufficientStock
+from apps.stock.locator import OFFERS
 from apps.stock.models import Location
 
 EARTH_RADIUS_KM = 6371.0088
@@ -40,6 +45,13 @@ class Candidate:
     location: Location
     available: dict[int, int]  # variant id -> units available now (on hand - reserved)
     distance_km: float | None = None
+
+
+def offered_by(fulfilment: str) -> str | None:
+    """The `Location` flag a location needs to send an order of `fulfilment` (the store locator's
+    `offers`: `delivery_enabled` for delivery, `pickup_enabled`, `curbside_enabled`); None when no
+    flag applies (shipping)."""
+    return OFFERS.get(fulfilment)
 
 
 def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
@@ -141,11 +153,16 @@ def assign(lines: Sequence[Wanted], parts: dict[int, list[tuple[Location, int]]]
 
 
 def plan(
-    lines: Sequence[Wanted], candidates: Sequence[Candidate], *, allow_split: bool = True
+    lines: Sequence[Wanted],
+    candidates: Sequence[Candidate],
+    *,
+    allow_split: bool = True,
+    where: str = "all locations",
 ) -> list[list[tuple[Location, int]]]:
-    """Each line's (location, quantity) parts. Raises `insufficient_stock` (409) when all active
-    locations together cannot supply a line, and `split_refused` (409) when no single location can
-    and the customer refused a split; both say what is short."""
+    """Each line's (location, quantity) parts. Raises `insufficient_stock` (409) when all the
+    candidates together cannot supply a line, and `split_refused` (409) when no single location can
+    and the customer refused a split; both say what is short. `where`: the candidates, as the
+    message names them."""
     needs = _needs(lines)
     sku = {line.variant.pk: line.variant.sku for line in lines}
     chosen = _cover(needs, candidates)
@@ -153,7 +170,7 @@ def plan(
         total = {v: sum(c.available.get(v, 0) for c in candidates) for v in needs}
         short = [v for v in needs if total[v] < needs[v]]
         raise InsufficientStock(
-            f"Not enough {sku[short[0]]} across all locations.",
+            f"Not enough {sku[short[0]]} across {where}.",
             details={
                 "lines": [
                     {"sku": sku[v], "location": None, "requested": needs[v], "available": total[v]} for v in short

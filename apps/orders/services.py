@@ -44,7 +44,7 @@ from apps.orders.models import (
     RouteStop,
 )
 from apps.stock import services as stock
-from apps.stock.errors import ReservationClosed
+from apps.stock.errors import InsufficientStock, ReservationClosed
 from apps.stock.models import Location, StockItem
 
 S = OrderStatus
@@ -191,18 +191,27 @@ def _number() -> str:
 
 
 def allocate(
-    lines: Sequence[LineRequest], *, allow_split: bool = True, near: tuple[object, object] | None = None
+    lines: Sequence[LineRequest],
+    *,
+    fulfilment: str,
+    allow_split: bool = True,
+    near: tuple[object, object] | None = None,
 ) -> list[list[tuple[Location, int]]]:
     """Each line's (location, quantity) parts (see apps.orders.allocation): one statement reads the
-    units available at every active location with the locations themselves (and their
-    coordinates, for the distance to `near`, the delivery address's latitude and longitude)."""
+    units available at every active location that offers `fulfilment` (a delivery: locations with
+    `delivery_enabled`; shipping: any) with the locations themselves (and their coordinates, for
+    the distance to `near`, the delivery address's latitude and longitude). When no active
+    location offers it at all, 400 `fulfilment_unavailable` instead of `insufficient_stock`."""
     from apps.orders import allocation
 
+    flag = allocation.offered_by(fulfilment)
+    offering = {f"location__{flag}": True} if flag else {}
     rows = (
         StockItem.objects.filter(
             variant_id__in={line.variant.pk for line in lines},
             location__is_active=True,
             on_hand__gt=F("reserved"),
+            **offering,
         )
         .select_related("location")
         .order_by("location_id", "variant_id")
@@ -214,7 +223,16 @@ def allocate(
             distance = allocation.distance_to(row.location, *near) if near else None
             candidate = candidates[row.location_id] = allocation.Candidate(row.location, {}, distance)
         candidate.available[row.variant_id] = row.on_hand - row.reserved
-    return allocation.plan(lines, list(candidates.values()), allow_split=allow_split)
+    where = f"all locations that offer {fulfilment}" if flag else "all locations"
+    try:
+        return allocation.plan(lines, list(candidates.values()), allow_split=allow_split, where=where)
+    except InsufficientStock:
+        # Only on the way out (one more statement): short of stock, or no location offers it at all?
+        if flag and not Location.objects.filter(is_active=True, **{flag: True}).exists():
+            raise FulfilmentUnavailable(
+                f"No location offers {fulfilment}.", details={"fulfilment": [f"No location offers {fulfilment}."]}
+            ) from None
+        raise
 
 
 def _lines_at(order_lines: list[OrderLine], plan: Sequence[Sequence[tuple[Location, int]]]) -> list[OrderLine]:
@@ -372,7 +390,7 @@ def order_place(
         plan = [[(location, line.quantity)] for line in lines]
     else:
         near = (delivery.get("latitude"), delivery.get("longitude"))
-        plan = allocate(lines, allow_split=allow_split, near=near if None not in near else None)
+        plan = allocate(lines, fulfilment=fulfilment, allow_split=allow_split, near=near if None not in near else None)
     order_lines = _lines_at(order_lines, plan)
     now = timezone.now()
     window = FULFILMENT_HOLD if on_account else dt.timedelta(minutes=settings.ORDER_PAYMENT_WINDOW_MINUTES)

@@ -100,6 +100,7 @@ def seed_catalog_and_stock() -> bool:
         name="Brooklyn Warehouse",
         code="warehouse",
         kind="warehouse",
+        delivery_enabled=True,  # delivers (not in the store locator): the docs' split delivery example
         latitude=Decimal("40.6782"),
         longitude=Decimal("-73.9442"),
         timezone="America/New_York",

@@ -34,6 +34,11 @@ FAR = {"latitude": Decimal("40.850000"), "longitude": Decimal("-73.990000")}  # 
 FARTHER = {"latitude": Decimal("41.100000"), "longitude": Decimal("-73.990000")}  # ~39 km
 
 
+def depot(**extra):
+    """A location that delivers (`delivery_enabled`): only those send delivery orders."""
+    return f.location(delivery_enabled=True, **extra)
+
+
 def as_client(headers):
     return Client(HTTP_HOST=TENANT_A.domain, **headers)
 
@@ -63,8 +68,8 @@ def customer(tenant_a):
 
 def test_a_split_order_ships_from_two_locations_with_lines_and_reservations_at_each(tenant_a, customer):
     with tenant_context(tenant_a):
-        north = f.location(code="north", **NEAR)
-        south = f.location(code="south", **FAR)
+        north = depot(code="north", **NEAR)
+        south = depot(code="south", **FAR)
         sauce, chips = f.variant(sku="SAUCE", price="10.00", tracks_lots=True), f.variant(sku="CHIPS", price="3.00")
         f.receive(north, sauce, 4, batch="N1", expires_in_days=20)
         f.receive(south, chips, 6)
@@ -97,8 +102,8 @@ def test_a_split_order_ships_from_two_locations_with_lines_and_reservations_at_e
 
 def test_refusing_a_split_answers_409_with_the_shortfall_at_the_best_location(tenant_a, customer):
     with tenant_context(tenant_a):
-        north = f.location(code="north", **NEAR)
-        south = f.location(code="south", **FAR)
+        north = depot(code="north", **NEAR)
+        south = depot(code="south", **FAR)
         sauce, chips = f.variant(sku="SAUCE"), f.variant(sku="CHIPS")
         f.receive(north, sauce, 4)
         f.receive(north, chips, 1)
@@ -135,56 +140,112 @@ def test_pickup_ignores_allow_split_and_stays_at_the_chosen_store(tenant_a, cust
     assert ok.status_code == 201 and ok.json()["lines"][0]["location"] == "store"
 
 
+def test_a_delivery_is_allocated_only_to_active_locations_that_deliver(tenant_a, customer):
+    with tenant_context(tenant_a):
+        # Nearest and with the most stock, but it does not deliver; another delivers but is closed.
+        shop = f.location(code="no-delivery", kind="warehouse", pickup_enabled=True, **NEAR)
+        closed = depot(code="closed", is_active=False, **NEAR)
+        north, south = depot(code="north", **FAR), depot(code="south", **FARTHER)
+        sauce, chips = f.variant(sku="SAUCE"), f.variant(sku="CHIPS")
+        for loc in (shop, closed):
+            f.receive(loc, sauce, 50)
+            f.receive(loc, chips, 50)
+        f.receive(north, sauce, 3)
+        f.receive(south, chips, 4)
+        near = (HOME["latitude"], HOME["longitude"])
+        # Split between the two that deliver, though one location that does not has everything.
+        plan = allocate([LineRequest(sauce, 3), LineRequest(chips, 4)], fulfilment="delivery", near=near)
+        assert plan == [[(north, 3)], [(south, 4)]]
+        # Shipping has no flag on Location: any active location ships (the nearest with everything).
+        assert allocate([LineRequest(sauce, 3), LineRequest(chips, 4)], fulfilment="shipping", near=near) == [
+            [(shop, 3)],
+            [(shop, 4)],
+        ]
+    # Through the API: more than the delivering locations hold is short, counting only theirs.
+    short = deliver(customer, [("SAUCE", 4)])
+    assert short.status_code == 409, short.content
+    assert short.json()["error"]["code"] == "insufficient_stock"
+    assert short.json()["error"]["message"] == "Not enough SAUCE across all locations that offer delivery."
+    assert short.json()["error"]["details"]["lines"] == [
+        {"sku": "SAUCE", "location": None, "requested": 4, "available": 3}
+    ]
+    placed = deliver(customer, [("SAUCE", 3)])
+    assert placed.status_code == 201, placed.content
+    assert [ln["location"] for ln in placed.json()["lines"]] == ["north"]
+    assert held(tenant_a, sauce, shop) == (50, 0) and held(tenant_a, sauce, north) == (3, 3)
+
+
+def test_a_delivery_when_no_active_location_delivers_is_fulfilment_unavailable(tenant_a, customer):
+    with tenant_context(tenant_a):
+        store = f.location(code="store", pickup_enabled=True, **NEAR)
+        depot(code="closed", is_active=False, **NEAR)
+        f.receive(store, f.variant(sku="SAUCE"), 10)
+    refused = deliver(customer, [("SAUCE", 1)])
+    assert refused.status_code == 400, refused.content
+    error = refused.json()["error"]
+    assert error["code"] == "fulfilment_unavailable"
+    assert error["details"] == {"fulfilment": ["No location offers delivery."]}
+    with tenant_context(tenant_a):
+        assert not Order.objects.exists()
+        assert StockItem.objects.get(location=store).reserved == 0
+
+
 def test_fewest_locations_win_over_nearest(tenant_a):
     with tenant_context(tenant_a):
-        near_a = f.location(code="near-a", **NEAR)
-        near_b = f.location(code="near-b", **NEAR)
-        far = f.location(code="far", **FARTHER)
+        near_a = depot(code="near-a", **NEAR)
+        near_b = depot(code="near-b", **NEAR)
+        far = depot(code="far", **FARTHER)
         x, y = f.variant(sku="X"), f.variant(sku="Y")
         f.receive(near_a, x, 5)
         f.receive(near_b, y, 5)
         f.receive(far, x, 5)
         f.receive(far, y, 5)
-        plan = allocate([LineRequest(x, 2), LineRequest(y, 2)], near=(HOME["latitude"], HOME["longitude"]))
+        plan = allocate(
+            [LineRequest(x, 2), LineRequest(y, 2)], fulfilment="delivery", near=(HOME["latitude"], HOME["longitude"])
+        )
     assert [[(loc.code, q) for loc, q in parts] for parts in plan] == [[("far", 2)], [("far", 2)]]
 
 
 def test_nearest_wins_among_locations_that_each_have_everything(tenant_a):
     with tenant_context(tenant_a):
-        far = f.location(code="far", kind="warehouse", **FAR)  # warehouses came first before
-        near = f.location(code="near", **NEAR)
-        farther = f.location(code="farther", **FARTHER)
+        far = depot(code="far", kind="warehouse", **FAR)  # warehouses came first before
+        near = depot(code="near", **NEAR)
+        farther = depot(code="farther", **FARTHER)
         x = f.variant(sku="X")
         for loc, units in ((far, 50), (near, 3), (farther, 80)):
             f.receive(loc, x, units)
-        plan = allocate([LineRequest(x, 3)], near=(HOME["latitude"], HOME["longitude"]))
+        plan = allocate([LineRequest(x, 3)], fulfilment="delivery", near=(HOME["latitude"], HOME["longitude"]))
         assert plan[0] == [(near, 3)]
         # Among two-location covers too: Y is at far and farther alike, so far (nearer) sends it.
         y, z = f.variant(sku="Y"), f.variant(sku="Z")
         f.receive(far, y, 4)
         f.receive(farther, y, 4)
         f.receive(near, z, 3)
-        split = allocate([LineRequest(z, 3), LineRequest(y, 4)], near=(HOME["latitude"], HOME["longitude"]))
+        split = allocate(
+            [LineRequest(z, 3), LineRequest(y, 4)], fulfilment="delivery", near=(HOME["latitude"], HOME["longitude"])
+        )
     assert [[(loc.code, q) for loc, q in parts] for parts in split] == [[("near", 3)], [("far", 4)]]
 
 
 def test_most_stock_breaks_a_tie_of_distance(tenant_a):
     with tenant_context(tenant_a):
-        small = f.location(code="small", **NEAR)
-        big = f.location(code="big", **NEAR)
+        small = depot(code="small", **NEAR)
+        big = depot(code="big", **NEAR)
         x = f.variant(sku="X")
         f.receive(small, x, 4)
         f.receive(big, x, 40)
-        assert allocate([LineRequest(x, 2)], near=(HOME["latitude"], HOME["longitude"]))[0] == [(big, 2)]
+        assert allocate([LineRequest(x, 2)], fulfilment="delivery", near=(HOME["latitude"], HOME["longitude"]))[0] == [
+            (big, 2)
+        ]
         # Without an address (shipping with no coordinates) distance is skipped: most stock decides.
-        assert allocate([LineRequest(x, 2)])[0] == [(big, 2)]
+        assert allocate([LineRequest(x, 2)], fulfilment="shipping")[0] == [(big, 2)]
 
 
 def test_a_line_no_location_can_supply_alone_is_split_across_two(tenant_a, customer):
     with tenant_context(tenant_a):
-        north = f.location(code="north", **NEAR)
-        south = f.location(code="south", **FAR)
-        empty = f.location(code="empty", **NEAR)
+        north = depot(code="north", **NEAR)
+        south = depot(code="south", **FAR)
+        empty = depot(code="empty", **NEAR)
         sauce = f.variant(sku="SAUCE", price="3.33")
         f.receive(north, sauce, 4)
         f.receive(south, sauce, 3)
@@ -217,8 +278,8 @@ def test_a_line_no_location_can_supply_alone_is_split_across_two(tenant_a, custo
 
 def test_pick_lists_group_the_lines_by_location_with_their_lots(tenant_a, customer):
     with tenant_context(tenant_a):
-        north = f.location(code="north", **NEAR)
-        south = f.location(code="south", **FAR)
+        north = depot(code="north", **NEAR)
+        south = depot(code="south", **FAR)
         sauce, chips = f.variant(sku="SAUCE", tracks_lots=True), f.variant(sku="CHIPS")
         f.receive(north, sauce, 2, batch="EARLY", expires_in_days=10)
         f.receive(north, sauce, 5, batch="LATE", expires_in_days=90)
@@ -257,13 +318,17 @@ def test_pick_lists_group_the_lines_by_location_with_their_lots(tenant_a, custom
 
 def test_allocation_reads_stock_and_locations_in_one_statement(tenant_a):
     with tenant_context(tenant_a):
-        locations = [f.location(**NEAR), f.location(**FAR), f.location(**FARTHER)]
+        locations = [depot(**NEAR), depot(**FAR), depot(**FARTHER)]
         variants = [f.variant() for _ in range(3)]
         for loc in locations:
             for v in variants:
                 f.receive(loc, v, 2)
         with CaptureQueriesContext(connection) as queries:
-            plan = allocate([LineRequest(v, 5) for v in variants], near=(HOME["latitude"], HOME["longitude"]))
+            plan = allocate(
+                [LineRequest(v, 5) for v in variants],
+                fulfilment="delivery",
+                near=(HOME["latitude"], HOME["longitude"]),
+            )
     assert len(queries) == 1
     assert [sum(q for _, q in parts) for parts in plan] == [5, 5, 5]
 
@@ -282,8 +347,8 @@ def test_split_shares_add_up_exactly():
 def test_concurrent_split_orders_never_oversell(committed_db):
     tenant = Tenant.objects.get(schema_name=TENANT_A.schema)
     with tenant_context(tenant):
-        a = f.location(code="race-a", **NEAR)
-        b = f.location(code="race-b", **FAR)
+        a = depot(code="race-a", **NEAR)
+        b = depot(code="race-b", **FAR)
         hot = f.variant(sku="HOT-SPLIT")
         f.receive(a, hot, 3)
         f.receive(b, hot, 3)
@@ -314,8 +379,8 @@ def test_concurrent_split_orders_never_oversell(committed_db):
 
 def test_a_split_line_sells_and_comes_back_at_each_of_its_locations(tenant_a, customer):
     with tenant_context(tenant_a):
-        north = f.location(code="north", **NEAR)
-        south = f.location(code="south", **FAR)
+        north = depot(code="north", **NEAR)
+        south = depot(code="south", **FAR)
         sauce = f.variant(sku="SAUCE", price="5.00")
         f.receive(north, sauce, 4)
         f.receive(south, sauce, 3)
@@ -359,8 +424,8 @@ def test_a_split_sku_listed_twice_in_one_return_fills_its_lines_in_turn(tenant_a
     # Each entry was spread over the lines from the first one again: 4 + 2 of a SKU sent 4 from
     # north and 2 from south put 8 units on north's line (then refused, though 6 were bought).
     with tenant_context(tenant_a):
-        north = f.location(code="north", **NEAR)
-        south = f.location(code="south", **FAR)
+        north = depot(code="north", **NEAR)
+        south = depot(code="south", **FAR)
         sauce = f.variant(sku="SAUCE", price="5.00")
         f.receive(north, sauce, 4)
         f.receive(south, sauce, 2)
@@ -394,7 +459,7 @@ def test_a_split_delivery_order_stays_within_the_order_statement_budget(committe
 
     tenant = Tenant.objects.get(schema_name=TENANT_A.schema)
     with tenant_context(tenant):
-        north, south = f.location(code="budget-n", **NEAR), f.location(code="budget-s", **FAR)
+        north, south = depot(code="budget-n", **NEAR), depot(code="budget-s", **FAR)
         variants = [f.variant(sku=f"SPLIT-{i}", tracks_lots=i == 0) for i in range(3)]
         for v in variants:
             f.receive(north, v, 100)

@@ -28,8 +28,8 @@ def prefetched(pk):
 
 def test_the_one_statement_read_equals_the_prefetching_read_for_a_split_delivery(tenant_a):
     with tenant_context(tenant_a):
-        north = f.location(code="north", latitude="51.50", longitude="-0.12")
-        south = f.location(code="south", latitude="51.40", longitude="-0.10")
+        north = f.location(code="north", latitude="51.50", longitude="-0.12", delivery_enabled=True)
+        south = f.location(code="south", latitude="51.40", longitude="-0.10", delivery_enabled=True)
         sauce = f.variant(sku="READ-SAUCE", price="10.35")
         chips = f.variant(sku="READ-CHIPS", price="3.10")
         f.receive(north, sauce, 2)

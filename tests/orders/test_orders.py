@@ -28,7 +28,7 @@ from tests.conftest import TENANT_A
 def shop(tenant_a):
     with tenant_context(tenant_a):
         store = f.location(code="store", pickup_enabled=True, curbside_enabled=True)
-        warehouse = f.location(code="wh", kind="warehouse")
+        warehouse = f.location(code="wh", kind="warehouse", delivery_enabled=True)
         sauce = f.variant(sku="SAUCE", price="10.00", tracks_lots=True)
         chips = f.variant(sku="CHIPS", price="3.35")
         f.receive(store, sauce, 5, batch="S1", expires_in_days=30)

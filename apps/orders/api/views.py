@@ -92,9 +92,10 @@ class OrderListView(VersionedView, GenericAPIView):
         summary="Place an order",
         description="Prices each line for the caller (retail, or the wholesale price list), adds tax, "
         "and reserves the stock (first-expiry-first-out) at the location, or allocates it for delivery "
-        "and shipping: from one location when one has everything (the nearest to the delivery address), "
-        "else from the fewest locations, each line showing its `location` (`allow_split: false` refuses "
-        "that: 409 `split_refused` with what is short). Unpaid orders release their stock when the "
+        "and shipping among the active locations that offer it (delivery: `delivery_enabled`; none does: 400 "
+        "`fulfilment_unavailable`): from one location when one has everything (the nearest to the delivery "
+        "address), else from the fewest locations, each line showing its `location` (`allow_split: false` "
+        "refuses that: 409 `split_refused` with what is short). Unpaid orders release their stock when the "
         "payment window ends. Approved "
         "wholesale buyers may order `on_account` (credit terms, no card).",
         request=s.OrderInputSerializer,
