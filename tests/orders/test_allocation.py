@@ -316,6 +316,63 @@ def test_pick_lists_group_the_lines_by_location_with_their_lots(tenant_a, custom
     assert staff.get("/api/v1/orders/999999/pick-lists").status_code == 404
 
 
+def manager_client(tenant, *locations):
+    """A store manager of `locations`, signed in."""
+    headers = p.staff_headers(tenant, "store_manager")
+    with tenant_context(tenant):
+        user = User.objects.filter(groups__name="Store Manager").order_by("-id").first()
+        for location in locations:
+            location.managers.add(user)
+    return as_client(headers)
+
+
+def test_a_store_manager_sees_a_split_order_with_lines_at_their_location_once(tenant_a, customer):
+    with tenant_context(tenant_a):
+        north, south = depot(code="north", **NEAR), depot(code="south", **FAR)
+        elsewhere = depot(code="elsewhere", **FARTHER)
+        sauce, chips, salt = f.variant(sku="SAUCE"), f.variant(sku="CHIPS"), f.variant(sku="SALT")
+        f.receive(north, sauce, 9)
+        f.receive(south, chips, 2)
+        f.receive(south, salt, 2)
+    # North sends 9 units (the order's location), south two lines of 1.
+    order = deliver(customer, [("SAUCE", 9), ("CHIPS", 1), ("SALT", 1)]).json()
+    assert order["location"] == "north"
+    assert sorted(ln["location"] for ln in order["lines"]) == ["north", "south", "south"]
+    south_only = manager_client(tenant_a, south)
+    both = manager_client(tenant_a, north, south)
+    manager_client(tenant_a, north)  # a second manager of north: the order's location has two
+    outsider = manager_client(tenant_a, elsewhere)
+
+    # South's manager lists and reads it (their pick list), once although two lines are theirs, in
+    # as many statements as an owner's unscoped list (the scope is subqueries of the same ones).
+    owner = as_client(p.staff_headers(tenant_a, "owner"))
+    owner.get("/api/v1/orders")
+    with CaptureQueriesContext(connection) as unscoped:
+        assert owner.get("/api/v1/orders").json()["count"] == 1
+    south_only.get("/api/v1/orders")  # warm, as the owner's
+    with CaptureQueriesContext(connection) as scoped:
+        listed = south_only.get("/api/v1/orders")
+    assert len(scoped) == len(unscoped), [q["sql"] for q in scoped.captured_queries]
+    assert listed.status_code == 200, listed.content
+    assert [o["number"] for o in listed.json()["results"]] == [order["number"]]
+    assert listed.json()["count"] == 1
+    read = south_only.get(f"/api/v1/orders/{order['id']}")
+    assert read.status_code == 200 and read.json()["number"] == order["number"]
+    assert south_only.get(f"/api/v1/orders/{order['id']}/tracking").status_code == 200
+    # Running the order stays with its own location's managers.
+    moved = south_only.post(
+        f"/api/v1/orders/{order['id']}/transitions", {"to": "cancelled"}, content_type="application/json"
+    )
+    assert moved.status_code == 404
+    # A manager of both locations (the order's and a line's, north with two managers): one row.
+    assert [o["number"] for o in both.get("/api/v1/orders").json()["results"]] == [order["number"]]
+    assert both.get("/api/v1/orders").json()["count"] == 1
+    # A manager of an unrelated location does not see it.
+    assert outsider.get("/api/v1/orders").json()["results"] == []
+    assert outsider.get(f"/api/v1/orders/{order['id']}").status_code == 404
+    assert outsider.get(f"/api/v1/orders/{order['id']}/tracking").status_code == 404
+
+
 def test_allocation_reads_stock_and_locations_in_one_statement(tenant_a):
     with tenant_context(tenant_a):
         locations = [depot(**NEAR), depot(**FAR), depot(**FARTHER)]

@@ -72,6 +72,49 @@ def test_placing_a_three_line_order_stays_within_its_statement_budget(shop):
     assert len(statements) <= READ_BUDGET, "\n".join(statements)
 
 
+@override_settings(TENANT_LOOKUP_CACHE_SECONDS=5)
+def test_a_store_manager_reads_a_split_order_picked_partly_at_their_location_within_the_read_budget(shop):
+    """Store managers also see orders with a line at a location they manage: the scope is subqueries
+    in the order's one statement, so their read costs what an owner's does, the read budget plus
+    the staff roles lookup every staff request makes."""
+    from apps.accounts.models import User
+
+    tenant = shop["tenant"]
+    with tenant_context(tenant):
+        main = f.location(code="budget-main", delivery_enabled=True)
+        side = f.location(code="budget-side", delivery_enabled=True)
+        f.receive(main, shop["variants"][1], 5)
+        f.receive(side, shop["variants"][2], 1)
+    customer = Client(HTTP_HOST=TENANT_A.domain, **shop["headers"])
+    body = {
+        "fulfilment": "delivery",
+        "delivery": {"address": "1 Side St", "latitude": "40.7", "longitude": "-74.0"},
+        "lines": [{"sku": shop["variants"][1].sku, "quantity": 5}, {"sku": shop["variants"][2].sku, "quantity": 1}],
+    }
+    # The budget store holds 100 of each: take its stock out of the way so the order splits.
+    with tenant_context(tenant):
+        shop["store"].is_active = False
+        shop["store"].save(update_fields=["is_active"])
+    placed = customer.post("/api/v1/orders", body, content_type="application/json")
+    assert placed.status_code == 201, placed.content
+    order = placed.json()
+    assert order["location"] == "budget-main"
+    assert sorted(ln["location"] for ln in order["lines"]) == ["budget-main", "budget-side"]
+
+    manager = Client(HTTP_HOST=TENANT_A.domain, **p.staff_headers(tenant, "store_manager"))
+    owner = Client(HTTP_HOST=TENANT_A.domain, **p.staff_headers(tenant, "owner"))
+    with tenant_context(tenant):
+        side.managers.add(User.objects.filter(groups__name="Store Manager").order_by("-id").first())
+    counts = {}
+    for name, client in (("owner", owner), ("manager", manager)):
+        assert client.get(f"/api/v1/orders/{order['id']}").status_code == 200  # warm
+        with CaptureQueriesContext(connection) as context:
+            read = client.get(f"/api/v1/orders/{order['id']}")
+        assert read.status_code == 200, read.content
+        counts[name] = _statements(context)
+    assert len(counts["manager"]) == len(counts["owner"]) <= READ_BUDGET + 1, "\n".join(counts["manager"])
+
+
 def test_an_order_number_collision_takes_another_number_without_a_savepoint(shop, monkeypatch):
     from auditlog.models import LogEntry
 

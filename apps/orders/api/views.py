@@ -2,7 +2,7 @@
 
 import json
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpResponseRedirect
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -37,10 +37,12 @@ OPERATORS = Access(staff_roles=frozenset({"owner", "store_manager"}))
 CHANNELS = {"guest": "retail", "retail": "retail", "wholesale": "wholesale", "staff": "staff", "api_key": "partner"}
 
 
-def visible_orders(request: Request, *, children: bool = True) -> QuerySet[Order]:
+def visible_orders(request: Request, *, children: bool = True, changing: bool = False) -> QuerySet[Order]:
     """Customers: their own orders. Partners: partner-channel orders. Staff: all (store managers:
-    their locations'). `children`: prefetch the lines and events (a one-row read takes them in its
-    own statement instead: `selectors.order_with_children`)."""
+    the orders whose `location` they manage, and those with a line allocated to one of their
+    locations: a split order they pick part of). `changing`: a store manager only the former (the
+    order's own location runs it). `children`: prefetch the lines and events (a one-row read takes
+    them in its own statement instead: `selectors.order_with_children`)."""
     principal = principal_of(request)
     orders = Order.objects.select_related("location")
     if children:
@@ -52,9 +54,15 @@ def visible_orders(request: Request, *, children: bool = True) -> QuerySet[Order
         return orders.filter(placed_by_key=request.auth)  # a partner sees the orders its key placed
     if principal.kind != "staff":
         return orders.filter(customer=request.user)
-    if not principal.roles & {"owner", "warehouse"}:
-        orders = orders.filter(location__managers=request.user)
-    return orders
+    if principal.roles & {"owner", "warehouse"}:
+        return orders
+    if changing:
+        return orders.filter(location__managers=request.user)
+    # Subqueries, not joins: one row per order however many lines or managers match (no DISTINCT,
+    # which the one-statement read's JSON columns could not take), in the same statement.
+    mine = Location.objects.filter(managers=request.user).values("pk")
+    picks_here = OrderLine.objects.filter(order_id=OuterRef("pk"), location_id__in=mine)
+    return orders.filter(Q(location_id__in=mine) | Q(Exists(picks_here)))
 
 
 class OrderFilter(filters.FilterSet):
@@ -81,7 +89,8 @@ class OrderListView(VersionedView, GenericAPIView):
         operation_id="orders_list",
         summary="Orders",
         description="Customers see their own history; staff filter by status, location, channel, "
-        "customer and date range (`placed_from`, `placed_to`).",
+        "customer and date range (`placed_from`, `placed_to`). Store managers see the orders of the "
+        "locations they manage and those with a line allocated to one of them (a split order's part).",
         tags=["orders"],
     )
     def get(self, request: Request) -> Response:
@@ -170,7 +179,7 @@ class OrderDetailView(VersionedView, GenericAPIView):
 
 class _OrderWrite(VersionedView, GenericAPIView):
     def _order(self, request: Request, order_id: int) -> Order:
-        return get_or_404(visible_orders(request), "No such order.", pk=order_id)
+        return get_or_404(visible_orders(request, changing=True), "No such order.", pk=order_id)
 
     def _answer(self, request: Request, order: Order) -> Response:
         order = visible_orders(request).get(pk=order.pk)
@@ -291,7 +300,7 @@ class OrderTrackingView(GenericAPIView):
 
 
 def visible_returns(request: Request) -> QuerySet[ReturnRequest]:
-    orders = visible_orders(request)
+    orders = visible_orders(request, changing=True)  # store managers: their own locations' orders' returns
     return ReturnRequest.objects.filter(order__in=orders).select_related("order").prefetch_related("lines__order_line")
 
 
