@@ -17,6 +17,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.accounts.errors import TokenRejected
 from apps.accounts.models import ApiKey, AuthSession, User
+from apps.core import sqlcache
 
 
 def _cached(request: Request, credential: bytes | str) -> tuple | None:
@@ -50,7 +51,9 @@ class SessionTokenAuthentication(BaseAuthentication):
         if token.get("tenant") != connection.schema_name:
             # Signed by us, but for another business: never valid here.
             raise TokenRejected("The access token is invalid or expired.", "token_invalid")
-        session = AuthSession.objects.select_related("user").filter(pk=token.get("sid")).first()
+        session = sqlcache.first(
+            AuthSession.objects.select_related("user").filter(pk=token.get("sid")), "auth.session"
+        )
         if session is None or not session.is_usable:
             raise TokenRejected("This session has ended. Sign in again.", "session_revoked")
         now = timezone.now()
@@ -101,7 +104,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         from apps.accounts.services import api_key_hash
 
         match = _KEY_FORMAT.match(plain)
-        key = ApiKey.objects.filter(prefix=match.group(1)).first() if match else None
+        key = sqlcache.first(ApiKey.objects.filter(prefix=match.group(1)), "auth.api_key") if match else None
         if key is None or not hmac.compare_digest(key.key_hash, api_key_hash(plain)):
             raise TokenRejected("The API key is invalid.", "api_key_invalid")
         if not key.is_active:

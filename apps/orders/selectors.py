@@ -17,6 +17,7 @@ from django.db import connection
 from django.db.models import JSONField, Model, QuerySet
 from django.db.models.expressions import RawSQL
 
+from apps.core import sqlcache
 from apps.orders.models import Order, OrderEvent, OrderLine
 from apps.stock.models import Location
 
@@ -60,12 +61,18 @@ def _instances(model: type[Model], text: str) -> list[tuple[Model, dict]]:
     return out
 
 
-def order_with_children(queryset: QuerySet[Order], **lookup: object) -> Order | None:
+def order_with_children(queryset: QuerySet[Order], key: str = "orders.detail", **lookup: object) -> Order | None:
     """The order matching `lookup` in `queryset` (which must not prefetch lines or events), with its
-    lines and events attached, in one statement; None when there is none."""
+    lines and events attached, in one statement; None when there is none. The statement is compiled
+    once per process and scoping (`apps.core.sqlcache`); `key` names the queryset's shape (its
+    select_related): callers passing another shape pass another key."""
     from apps.orders.services import _as_prefetched
 
-    order = queryset.annotate(_lines_json=_LINES, _events_json=_EVENTS).filter(**lookup).first()
+    # Ordered by the key, not by the model's ordering: with LIMIT 1, ORDER BY placed_at invites the
+    # planner to walk a customer's orders by date to find one id.
+    order = sqlcache.first(
+        queryset.annotate(_lines_json=_LINES, _events_json=_EVENTS).filter(**lookup).order_by("pk"), key
+    )
     if order is None:
         return None
     lines = []

@@ -36,6 +36,9 @@ API_RATE_LIMITS = {
     plan: {"tenant": "100000/minute", "principal": "100000/minute"} for plan in ("free", "standard", "premium")
 }
 
+# Every read through apps.core.sqlcache is checked against a full compile of its queryset.
+SQLCACHE_VERIFY = True
+
 ROOT_URLCONF = "tests.urls"  # the tenant URLs plus a few test-only endpoints
 TENANT_LOOKUP_CACHE_SECONDS = 0
 IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = 30
