@@ -513,6 +513,8 @@ def order_transition(*, order: Order, to: str, reason: str = "", expected_versio
         raise InvalidTransition(
             "The order must be paid before it is prepared.", details={"from": locked.status, "to": to}
         )
+    if to == S.PAID and locked.on_account:
+        _refuse_paid_on_account(locked)
     now = timezone.now()
     if locked.on_account:
         _invoice_on_transition(locked, to)
@@ -541,15 +543,37 @@ def order_transition(*, order: Order, to: str, reason: str = "", expected_versio
     return locked
 
 
+def _refuse_paid_on_account(order: Order) -> None:
+    """An order on account is paid through its invoice (staff record the money received, with its
+    method and reference), never by moving the order: else the invoice stayed open and the open
+    balance counted money already received."""
+    from apps.payments import invoices
+
+    invoice = invoices.invoice_of_order(order=order)
+    raise InvalidTransition(
+        "An order on account is paid through its invoice: record the payment against "
+        + (f"invoice {invoice.number} (POST /invoices/{invoice.pk}/payments)." if invoice else "its invoice."),
+        details={
+            "from": order.status,
+            "to": S.PAID,
+            "invoice_id": invoice.pk if invoice else None,
+            "invoice": invoice.number if invoice else None,
+        },
+    )
+
+
 def _invoice_on_transition(order: Order, to: str) -> None:
     """Orders on account: released from a credit hold, the order is invoiced (the limit checked
-    again); cancelled or refunded before its invoice is paid, the invoice is void."""
+    again); cancelled before its invoice is paid, the invoice is void; refunded, an unpaid invoice is
+    void and the money received against it is a credit note to the account."""
     from apps.payments import invoices
 
     if to == S.CONFIRMED and order.status == S.ON_HOLD:
         invoices.invoice_issue_on_release(order=order)
-    elif to in {S.CANCELLED, S.REFUNDED}:
+    elif to == S.CANCELLED:
         invoices.invoice_void_for_order(order=order)
+    elif to == S.REFUNDED:
+        invoices.invoice_credit_for_refund(order=order)
 
 
 def _loyalty_on_transition(order: Order, to: str) -> None:
@@ -773,7 +797,8 @@ def return_decide(*, request: ReturnRequest, approve: bool, note: str = "") -> R
 @transaction.atomic
 def return_receive(*, request: ReturnRequest, received: dict[int, tuple[int, str]]) -> ReturnRequest:
     """Receive approved return lines ({return line id: (units, condition)}): each goes back to stock
-    as chosen, and the refund owed is the lines' price (with their share of tax when added on top)."""
+    as chosen, and the refund owed is the lines' price (with their share of tax when added on top).
+    On an order on account the refund is credited against its invoice (apps.payments.invoices)."""
     locked = ReturnRequest.objects.select_for_update().select_related("order").get(pk=request.pk)
     if locked.status != ReturnRequest.Status.APPROVED:
         raise InvalidTransition("Only an approved return can be received.", details={"from": locked.status})
@@ -818,7 +843,13 @@ def return_receive(*, request: ReturnRequest, received: dict[int, tuple[int, str
     locked.refund_amount = _money(refund)
     locked.status, locked.received_at = ReturnRequest.Status.RECEIVED, timezone.now()
     locked.save(update_fields=["refund_amount", "status", "received_at"])
-    _event(order, order.status, order.status, f"return {locked.pk} received, refund due {locked.refund_amount}")
+    note = ""
+    if order.on_account:  # no card to refund: the refund is a credit note against the order's invoice
+        from apps.payments.invoices import invoice_credit_for_return
+
+        credited = invoice_credit_for_return(request=locked)
+        note = f", credited {credited.amount} on the invoice" if credited else ""
+    _event(order, order.status, order.status, f"return {locked.pk} received, refund due {locked.refund_amount}{note}")
     events_record(
         [
             (

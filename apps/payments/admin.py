@@ -3,7 +3,7 @@ from django.http import HttpRequest
 
 from apps.core.errors import ApplicationError
 from apps.payments.invoices import invoice_payment_record
-from apps.payments.models import Invoice, InvoicePayment, Payment, Refund, StripeEvent
+from apps.payments.models import Invoice, InvoiceCredit, InvoicePayment, Payment, Refund, StripeEvent
 
 
 @admin.register(Payment)
@@ -53,17 +53,40 @@ class InvoicePaymentInline(admin.TabularInline):
         return obj is not None and obj.status in {Invoice.Status.OPEN, Invoice.Status.OVERDUE}
 
 
+class InvoiceCreditInline(admin.TabularInline):
+    """Credit notes of returns and refunds: made by those services only, read-only here."""
+
+    model = InvoiceCredit
+    extra = 0
+    fields = ["source", "amount", "applied", "reason", "created_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:  # noqa: ANN001
+        return False
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(admin.ModelAdmin):
     """Invoices of orders on account: issued with the order, paid by the payments recorded below."""
 
-    list_display = ["number", "account", "order", "amount", "amount_paid", "status", "issued_at", "due_date"]
+    list_display = [
+        "number",
+        "account",
+        "order",
+        "amount",
+        "amount_paid",
+        "amount_credited",
+        "status",
+        "issued_at",
+        "due_date",
+    ]
     list_filter = ["status", "payment_terms"]
     search_fields = ["number", "order__number", "account__name"]
     list_select_related = ["account", "order"]
     date_hierarchy = "issued_at"
     readonly_fields = [f.name for f in Invoice._meta.fields]
-    inlines = [InvoicePaymentInline]
+    inlines = [InvoicePaymentInline, InvoiceCreditInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

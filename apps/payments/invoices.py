@@ -8,6 +8,11 @@
   these writes never deadlock); see apps.accounts.credit.
 * **Payments** are recorded by staff (bank transfer, cheque, ...): partial payments add up, a
   payment above what is still owed is refused (409 `overpayment`), the last one marks it paid.
+* **Credit notes.** A return received on an order on account, or the order refunded, is a credit
+  note against its invoice (InvoiceCredit), once per return or refund (its `source`): it settles
+  what the invoice still owes first (`amount_credited`; the open balance goes down by as much),
+  the rest (the invoice was paid) is the business's credit with us, for staff to pay back or set
+  off. Never more is credited than the invoice was for.
 * **Overdue.** A scheduled job marks invoices past their due date overdue and puts their accounts
   on credit hold: new orders on account then wait `on_hold` for staff. When no overdue invoice is
   left (paid, or void), the hold is lifted.
@@ -20,15 +25,15 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, F, Min, Q, Sum
 from django.utils import timezone
 
 from apps.accounts import credit
 from apps.accounts.models import WholesaleAccount
 from apps.core.errors import InvalidInput
-from apps.orders.models import Order
+from apps.orders.models import Order, ReturnRequest
 from apps.payments.errors import InvoicePaymentNotPossible, Overpayment
-from apps.payments.models import Invoice, InvoicePayment
+from apps.payments.models import Invoice, InvoiceCredit, InvoicePayment
 
 UNPAID = (Invoice.Status.OPEN, Invoice.Status.OVERDUE)
 CENT = Decimal("0.01")
@@ -79,9 +84,9 @@ def _hold_lift_if_clear(account: WholesaleAccount) -> None:
 
 @transaction.atomic
 def invoice_void_for_order(*, order: Order) -> Invoice | None:
-    """The order on account was cancelled (or refunded) before its invoice was paid: the invoice is
-    void and what it still owed leaves the open balance (money already received against it stays
-    recorded, for staff to refund or credit)."""
+    """The order on account was cancelled before its invoice was paid: the invoice is void and what
+    it still owed leaves the open balance (money already received against it stays recorded, for
+    staff to refund or credit). A refund is `invoice_credit_for_refund`."""
     found = Invoice.objects.filter(order=order).values_list("pk", "account_id").first()
     if found is None:
         return None
@@ -109,7 +114,7 @@ def invoice_reprice_for_order(*, order: Order, total: Decimal) -> Invoice | None
             "The invoice of this order is already settled.", details={"invoice": invoice.number}
         )
     delta = total - invoice.amount
-    if total < invoice.amount_paid:
+    if total < invoice.amount_paid + invoice.amount_credited:
         raise Overpayment(
             "More was already paid on this order's invoice than the new total.",
             details={"amount_paid": str(invoice.amount_paid), "new_total": str(total)},
@@ -118,7 +123,7 @@ def invoice_reprice_for_order(*, order: Order, total: Decimal) -> Invoice | None
         credit.credit_check(account=account, amount=delta)
     invoice.amount = total
     fields = ["amount"]
-    if invoice.amount_paid == invoice.amount:
+    if invoice.amount_due == 0:
         invoice.status, invoice.paid_at = Invoice.Status.PAID, timezone.now()
         fields += ["status", "paid_at"]
     invoice.save(update_fields=fields)
@@ -173,7 +178,7 @@ def invoice_payment_record(
     )
     locked.amount_paid += amount
     fields = ["amount_paid"]
-    if locked.amount_paid == locked.amount:
+    if locked.amount_due == 0:
         locked.status, locked.paid_at = Invoice.Status.PAID, timezone.now()
         fields += ["status", "paid_at"]
     locked.save(update_fields=fields)
@@ -182,6 +187,88 @@ def invoice_payment_record(
         _hold_lift_if_clear(account)
     invoice.amount_paid, invoice.status, invoice.paid_at = locked.amount_paid, locked.status, locked.paid_at
     return payment
+
+
+def invoice_of_order(*, order: Order) -> Invoice | None:
+    return Invoice.objects.filter(order=order).first()
+
+
+def _credit(
+    account: WholesaleAccount, invoice: Invoice, *, source: str, amount: Decimal, reason: str
+) -> InvoiceCredit | None:
+    """A credit note of `amount` (at most what the invoice was for and is not credited yet) against
+    the locked invoice: what it still owes first, the rest the account's credit. Once per `source`:
+    the note already made for it is returned and nothing changes."""
+    existing = InvoiceCredit.objects.filter(source=source).first()
+    if existing is not None:
+        return existing
+    credited = InvoiceCredit.objects.filter(invoice=invoice).aggregate(total=Sum("amount", default=Decimal("0")))
+    amount = min(amount, invoice.amount - credited["total"])
+    if amount <= 0:
+        return None
+    applied = min(amount, invoice.amount_due) if invoice.status in UNPAID else Decimal("0")
+    note = InvoiceCredit.objects.create(invoice=invoice, source=source, amount=amount, applied=applied, reason=reason)
+    if applied:
+        invoice.amount_credited += applied
+        fields = ["amount_credited"]
+        if invoice.amount_due == 0:
+            invoice.status, invoice.paid_at = Invoice.Status.PAID, timezone.now()
+            fields += ["status", "paid_at"]
+        invoice.save(update_fields=fields)
+        credit.credit_balance_change(account=account, delta=-applied)
+        if invoice.status == Invoice.Status.PAID:
+            _hold_lift_if_clear(account)
+    return note
+
+
+@transaction.atomic
+def invoice_credit_for_return(*, request: ReturnRequest) -> InvoiceCredit | None:
+    """A return of an order on account was received: its refund is a credit note against the
+    order's invoice (none for a void invoice, one already fully credited, or nothing refunded).
+    Applying the same return again credits nothing more."""
+    found = Invoice.objects.filter(order_id=request.order_id).values_list("pk", "account_id").first()
+    if found is None or request.refund_amount <= 0:
+        return None
+    account, invoice = _locked(*found)
+    if invoice.status == Invoice.Status.VOID:
+        return None
+    return _credit(
+        account,
+        invoice,
+        source=f"return-{request.pk}",
+        amount=request.refund_amount,
+        reason=f"return {request.pk} of order {request.order.number}",
+    )
+
+
+@transaction.atomic
+def invoice_credit_for_refund(*, order: Order) -> InvoiceCredit | None:
+    """The order on account was refunded. An unpaid invoice is void (what it still owed leaves the
+    open balance); the money already received against it, less what earlier credit notes already
+    gave back, is a credit note to the account. Applying the same refund again changes nothing."""
+    found = Invoice.objects.filter(order=order).values_list("pk", "account_id").first()
+    if found is None:
+        return None
+    account, invoice = _locked(*found)
+    if invoice.status == Invoice.Status.VOID and not invoice.amount_paid:
+        return None
+    source = f"refund-{order.pk}"
+    if invoice.status in UNPAID:
+        owed = invoice.amount_due
+        invoice.status, invoice.voided_at = Invoice.Status.VOID, timezone.now()
+        invoice.save(update_fields=["status", "voided_at"])
+        credit.credit_balance_change(account=account, delta=-owed)
+        _hold_lift_if_clear(account)
+    unapplied = InvoiceCredit.objects.filter(invoice=invoice).aggregate(
+        total=Sum(F("amount") - F("applied"), default=Decimal("0"))
+    )["total"]
+    return _credit(
+        account,
+        invoice,
+        source=source,
+        amount=invoice.amount_paid - unapplied,
+        reason=f"order {order.number} refunded",
+    )
 
 
 def invoices_mark_overdue(*, now: dt.datetime | None = None) -> int:
@@ -205,12 +292,19 @@ def invoices_mark_overdue(*, now: dt.datetime | None = None) -> int:
 
 
 def invoice_totals(*, account: WholesaleAccount) -> dict:
-    """Counts and sums of the account's unpaid invoices (one query)."""
+    """Counts and sums of the account's unpaid invoices (one query), and its account credit: the
+    credit notes not set against an invoice (a second one)."""
     row = Invoice.objects.filter(account=account, status__in=UNPAID).aggregate(
         open_invoices=Count("pk", filter=Q(status=Invoice.Status.OPEN)),
         overdue_invoices=Count("pk", filter=Q(status=Invoice.Status.OVERDUE)),
-        overdue_amount=Sum("amount", filter=Q(status=Invoice.Status.OVERDUE), default=Decimal("0"))
-        - Sum("amount_paid", filter=Q(status=Invoice.Status.OVERDUE), default=Decimal("0")),
+        overdue_amount=Sum(
+            F("amount") - F("amount_paid") - F("amount_credited"),
+            filter=Q(status=Invoice.Status.OVERDUE),
+            default=Decimal("0"),
+        ),
         next_due_date=Min("due_date"),
     )
+    row["account_credit"] = InvoiceCredit.objects.filter(invoice__account=account).aggregate(
+        total=Sum(F("amount") - F("applied"), default=Decimal("0"))
+    )["total"]
     return row

@@ -4,7 +4,8 @@ Stripe objects themselves are mirrored by dj-stripe (djstripe.PaymentIntent / Re
 carry what exactly-once needs: the idempotency keys, the state of our call, the events handled.
 
 Orders on account (wholesale credit terms) are not paid by card: they get an Invoice, and staff
-record the money received against it (InvoicePayment); see apps.payments.invoices.
+record the money received against it (InvoicePayment); a return or refund of such an order is a
+credit note against its invoice (InvoiceCredit); see apps.payments.invoices.
 """
 
 from decimal import Decimal
@@ -79,7 +80,8 @@ class InvoiceStatus(models.TextChoices):
 
 class Invoice(models.Model):
     """What an order on account owes: issued when the order is confirmed, due after the account's
-    terms. `amount - amount_paid` of open and overdue invoices is the account's open balance."""
+    terms. `amount - amount_paid - amount_credited` (the amount due) of open and overdue invoices is
+    the account's open balance."""
 
     Status = InvoiceStatus
 
@@ -89,6 +91,12 @@ class Invoice(models.Model):
     currency = models.CharField(max_length=3)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     amount_paid = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    amount_credited = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text="Settled by credit notes (returns, refunds) instead of money: their applied parts.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     issued_at = models.DateTimeField()
     due_date = models.DateField(help_text="Issue date (the business's day) + the account's payment terms.")
@@ -109,6 +117,12 @@ class Invoice(models.Model):
                 condition=models.Q(amount_paid__gte=0, amount_paid__lte=models.F("amount")),
                 name="invoice_paid_within_amount",
             ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    amount_credited__gte=0, amount_credited__lte=models.F("amount") - models.F("amount_paid")
+                ),
+                name="invoice_settled_within_amount",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -116,7 +130,7 @@ class Invoice(models.Model):
 
     @property
     def amount_due(self) -> Decimal:
-        return self.amount - self.amount_paid
+        return self.amount - self.amount_paid - self.amount_credited
 
 
 class InvoicePayment(models.Model):
@@ -144,3 +158,37 @@ class InvoicePayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} on {self.invoice.number}"
+
+
+class InvoiceCredit(models.Model):
+    """A credit note: what a return or refund of an order on account gives back, against its invoice.
+
+    The `applied` part settles what the invoice still owed (its `amount_credited`, and the open
+    balance, go down by it); the rest (`unapplied`: the invoice was paid already) is the business's
+    credit with us, for staff to pay back or set off. `source` names the return or refund it is for,
+    once: applying the same one again changes nothing."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credits")
+    source = models.CharField(max_length=40, unique=True, help_text="return-<id> or refund-<order id>.")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    applied = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0"), help_text="Set against what the invoice still owed."
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0, applied__gte=0, applied__lte=models.F("amount")),
+                name="invoice_credit_applied_within_amount",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"credit {self.amount} on {self.invoice.number} ({self.source})"
+
+    @property
+    def unapplied(self) -> Decimal:
+        return self.amount - self.applied

@@ -91,10 +91,11 @@ def fresh(tenant, account: WholesaleAccount) -> WholesaleAccount:
 
 
 def assert_balance_is_the_unpaid_invoices(tenant, account: WholesaleAccount) -> Decimal:
-    """The open balance column equals what the account's open and overdue invoices still owe."""
+    """The open balance column equals what the account's open and overdue invoices still owe (less
+    what credit notes settled)."""
     with tenant_context(tenant):
         owed = Invoice.objects.filter(account=account, status__in=["open", "overdue"]).aggregate(
-            owed=Sum(F("amount") - F("amount_paid"), default=Decimal("0"))
+            owed=Sum(F("amount") - F("amount_paid") - F("amount_credited"), default=Decimal("0"))
         )["owed"]
         balance = WholesaleAccount.objects.get(pk=account.pk).open_balance
     assert balance == owed

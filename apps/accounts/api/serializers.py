@@ -169,3 +169,9 @@ class CreditSummarySerializer(serializers.Serializer):
     overdue_invoices = serializers.IntegerField()
     overdue_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     next_due_date = serializers.DateField(allow_null=True, help_text="The earliest due date of an unpaid invoice.")
+    account_credit = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        help_text="Credit notes not set against an invoice (returns or refunds of paid invoices): owed "
+        "to the business, for staff to pay back or set off.",
+    )

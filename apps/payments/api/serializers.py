@@ -49,7 +49,12 @@ class InvoiceSerializer(serializers.Serializer):
     currency = serializers.CharField()
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     amount_paid = serializers.DecimalField(max_digits=12, decimal_places=2)
-    amount_due = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="amount - amount_paid.")
+    amount_credited = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="Settled by credit notes (returns, a refund) instead of money."
+    )
+    amount_due = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="amount - amount_paid - amount_credited."
+    )
     status = serializers.ChoiceField(choices=Invoice.Status.choices)
     payment_terms = serializers.IntegerField(help_text="Net days: 15, 30 or 60.")
     issued_at = serializers.DateTimeField()
@@ -59,8 +64,23 @@ class InvoiceSerializer(serializers.Serializer):
     voided_at = serializers.DateTimeField(allow_null=True)
 
 
+class InvoiceCreditSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    source = serializers.CharField(help_text="return-<return id> or refund-<order id>: one note each.")
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    applied = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="Set against what the invoice still owed."
+    )
+    unapplied = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="The rest: the business's credit (the invoice was paid)."
+    )
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
 class InvoiceDetailSerializer(InvoiceSerializer):
     payments = InvoicePaymentSerializer(many=True)
+    credits = InvoiceCreditSerializer(many=True, help_text="Credit notes of returns and a refund of the order.")
 
 
 class InvoicePaymentInputSerializer(serializers.Serializer):

@@ -148,12 +148,15 @@ class InvoiceDetailView(GenericAPIView):
     @extend_schema(
         operation_id="invoices_get",
         summary="An invoice",
-        description="With the payments recorded against it. Another business's invoice is a 404.",
+        description="With the payments recorded against it and its credit notes (returns and a refund of "
+        "the order). Another business's invoice is a 404.",
         tags=["wholesale"],
     )
     def get(self, request: Request, invoice_id: int) -> Response:
         invoice = get_or_404(
-            visible_invoices(request).prefetch_related("payments__recorded_by"), "No such invoice.", pk=invoice_id
+            visible_invoices(request).prefetch_related("payments__recorded_by", "credits"),
+            "No such invoice.",
+            pk=invoice_id,
         )
         return Response(s.InvoiceDetailSerializer(invoice).data)
 
