@@ -24,6 +24,7 @@ import copy
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
@@ -52,7 +53,11 @@ def first(queryset: QuerySet, key: str) -> Model | None:
         return next(iter(qs), None)
     query = qs.query
     compiler = query.get_compiler(using=qs.db)
-    where_sql, where_params = compiler.compile(query.where) if query.where else ("", [])
+    try:
+        where_sql, where_params = compiler.compile(query.where) if query.where else ("", [])
+    except (EmptyResultSet, FullResultSet):
+        # A WHERE that matches nothing (an id beyond bigint) or everything: the ORM knows what to do.
+        return next(iter(qs), None)
     shape = _SHAPES.get((key, where_sql))
     if shape is None:
         sql, params = compiler.as_sql()

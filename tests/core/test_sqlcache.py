@@ -6,7 +6,7 @@ import threading
 
 import pytest
 from django.db import connection
-from django.db.models import F, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
 from django.test.utils import CaptureQueriesContext, override_settings
 from django_tenants.utils import tenant_context
@@ -60,6 +60,14 @@ def test_no_row_is_none_and_each_scoping_has_its_own_entry(tenant_a):
         # Three statements: Django writes a boolean lookup into the SQL text (`"is_archived"` and
         # `NOT "is_archived"`), so each value is its own WHERE text and entry, never a reused one.
         assert len(sqlcache._SHAPES) == 3
+
+
+def test_a_where_that_matches_nothing_or_everything_is_left_to_the_orm(tenant_a):
+    with tenant_context(tenant_a):
+        v = f.variant(sku="SQLC-G")
+        assert sqlcache.first(Variant.objects.filter(pk=2**70), "test.overflow") is None  # beyond bigint
+        assert sqlcache.first(Variant.objects.filter(pk__in=[]), "test.overflow") is None
+        assert sqlcache.first(Variant.objects.filter(~Q(pk__in=[])).filter(pk=v.pk), "test.full").pk == v.pk
 
 
 def test_annotations_come_back_and_parameters_outside_the_where_fall_back_to_the_orm(tenant_a):
