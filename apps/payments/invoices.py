@@ -176,17 +176,23 @@ def invoice_payment_record(
         reference=reference[:120],
         recorded_by=recorded_by if getattr(recorded_by, "pk", None) else None,
     )
-    locked.amount_paid += amount
-    fields = ["amount_paid"]
-    if locked.amount_due == 0:
-        locked.status, locked.paid_at = Invoice.Status.PAID, timezone.now()
-        fields += ["status", "paid_at"]
-    locked.save(update_fields=fields)
-    credit.credit_balance_change(account=account, delta=-amount)
-    if locked.status == Invoice.Status.PAID:
-        _hold_lift_if_clear(account)
+    _settle(account, locked, "amount_paid", amount)
     invoice.amount_paid, invoice.status, invoice.paid_at = locked.amount_paid, locked.status, locked.paid_at
     return payment
+
+
+def _settle(account: WholesaleAccount, invoice: Invoice, field: str, amount: Decimal) -> None:
+    """`amount` more paid or credited on the locked invoice: paid once nothing is due, the account's
+    open balance down by as much, and its credit hold lifted if nothing is overdue any more."""
+    setattr(invoice, field, getattr(invoice, field) + amount)
+    fields = [field]
+    if invoice.amount_due == 0:
+        invoice.status, invoice.paid_at = Invoice.Status.PAID, timezone.now()
+        fields += ["status", "paid_at"]
+    invoice.save(update_fields=fields)
+    credit.credit_balance_change(account=account, delta=-amount)
+    if invoice.status == Invoice.Status.PAID:
+        _hold_lift_if_clear(account)
 
 
 def invoice_of_order(*, order: Order) -> Invoice | None:
@@ -209,15 +215,7 @@ def _credit(
     applied = min(amount, invoice.amount_due) if invoice.status in UNPAID else Decimal("0")
     note = InvoiceCredit.objects.create(invoice=invoice, source=source, amount=amount, applied=applied, reason=reason)
     if applied:
-        invoice.amount_credited += applied
-        fields = ["amount_credited"]
-        if invoice.amount_due == 0:
-            invoice.status, invoice.paid_at = Invoice.Status.PAID, timezone.now()
-            fields += ["status", "paid_at"]
-        invoice.save(update_fields=fields)
-        credit.credit_balance_change(account=account, delta=-applied)
-        if invoice.status == Invoice.Status.PAID:
-            _hold_lift_if_clear(account)
+        _settle(account, invoice, "amount_credited", applied)
     return note
 
 
