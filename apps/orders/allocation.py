@@ -1,6 +1,6 @@
 """Where the lines of a delivery or shipping order are picked (the split strategy).
 
-Only active locations that offer the order's fulfilment take part (`offered_by`): a delivery
+Only active locations that offer the order's fulfilment take part (the store locator's `OFFERS` flags): a delivery
 comes only from locations with `delivery_enabled`. Shipping has no flag on `Location`: every
 active location may ship.
 
@@ -29,7 +29,6 @@ from typing import Protocol
 
 from apps.orders.errors import SplitRefused
 from apps.stock.errors import InsufficientStock
-from apps.stock.locator import OFFERS
 from apps.stock.models import Location
 
 EARTH_RADIUS_KM = 6371.0088
@@ -45,13 +44,6 @@ class Candidate:
     location: Location
     available: dict[int, int]  # variant id -> units available now (on hand - reserved)
     distance_km: float | None = None
-
-
-def offered_by(fulfilment: str) -> str | None:
-    """The `Location` flag a location needs to send an order of `fulfilment` (the store locator's
-    `offers`: `delivery_enabled` for delivery, `pickup_enabled`, `curbside_enabled`); None when no
-    flag applies (shipping)."""
-    return OFFERS.get(fulfilment)
 
 
 def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:

@@ -203,8 +203,9 @@ def allocate(
     the distance to `near`, the delivery address's latitude and longitude). When no active
     location offers it at all, 400 `fulfilment_unavailable` instead of `insufficient_stock`."""
     from apps.orders import allocation
+    from apps.stock.locator import OFFERS
 
-    flag = allocation.offered_by(fulfilment)
+    flag = OFFERS.get(fulfilment)  # shipping has no flag
     offering = {f"location__{flag}": True} if flag else {}
     rows = (
         StockItem.objects.filter(
