@@ -20,7 +20,6 @@ full compile, so a key shared by two shapes fails the tests.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -28,13 +27,40 @@ from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
-from django.db.models.sql.compiler import MULTI, SQLCompiler
+from django.db.models.sql.compiler import SQLCompiler
 
 
 @dataclass(frozen=True)
 class _Shape:
+    """What building an instance from a row of `sql` needs, worked out once from the compiler."""
+
     sql: str
-    compiler: SQLCompiler  # after as_sql(): select, klass_info, annotation_col_map are set
+    model: type[Model]
+    init_list: list[str]  # attnames of the model's own columns, in select order
+    start: int
+    end: int
+    populators: list  # select_related (RelatedPopulator: no per-row state)
+    annotations: tuple[tuple[str, int], ...]
+    converters: tuple[tuple[int, tuple, object], ...]  # (position, converter functions, expression)
+
+    @classmethod
+    def of(cls, sql: str, compiler: SQLCompiler, db: str) -> _Shape:
+        select, klass_info = compiler.select, compiler.klass_info
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        fields = [column[0] for column in select[0 : compiler.col_count]]
+        # Converters (each field's from_db_value; PostgreSQL adds none of its own) are called with
+        # the connection of the request that runs the statement, as Django does.
+        converters = tuple((pos, tuple(funcs), expr) for pos, (funcs, expr) in compiler.get_converters(fields).items())
+        return cls(
+            sql=sql,
+            model=klass_info["model"],
+            init_list=[column[0].target.attname for column in select[start:end]],
+            start=start,
+            end=end,
+            populators=get_related_populators(klass_info, select, db),
+            annotations=tuple(compiler.annotation_col_map.items()),
+            converters=converters,
+        )
 
 
 _SHAPES: dict[tuple[str, str], _Shape] = {}
@@ -63,7 +89,7 @@ def first(queryset: QuerySet, key: str) -> Model | None:
         sql, params = compiler.as_sql()
         if tuple(params) != tuple(where_params) or (where_sql and where_sql not in sql):
             return next(iter(qs), None)  # other parameters than the WHERE's: not cacheable
-        shape = _Shape(sql, compiler)
+        shape = _Shape.of(sql, compiler, qs.db)
         if len(_SHAPES) < _MAX_SHAPES:
             _SHAPES[(key, where_sql)] = shape
     elif getattr(settings, "SQLCACHE_VERIFY", False):
@@ -74,19 +100,22 @@ def first(queryset: QuerySet, key: str) -> Model | None:
 
 
 def _run(shape: _Shape, params: tuple, db: str) -> Model | None:
-    run = copy.copy(shape.compiler)  # per call: execute_sql may set attributes on it
-    run.connection = connections[db]  # this thread's connection, not the one it was compiled on
-    run.as_sql = lambda *args, **kwargs: (shape.sql, params)
-    results = run.execute_sql(MULTI)
-    select, klass_info, annotation_col_map = run.select, run.klass_info, run.annotation_col_map
-    model_cls = klass_info["model"]
-    start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-    init_list = [f[0].target.attname for f in select[start:end]]
-    for row in run.results_iter(results):
-        obj = model_cls.from_db(db, init_list, row[start:end])
-        for populator in get_related_populators(klass_info, select, db):
-            populator.populate(row, obj)
-        for attr_name, col_pos in annotation_col_map.items():
-            setattr(obj, attr_name, row[col_pos])
-        return obj
-    return None
+    connection = connections[db]  # this thread's connection, not the one it was compiled on
+    with connection.cursor() as cursor:
+        cursor.execute(shape.sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    if shape.converters:
+        row = list(row)
+        for pos, funcs, expression in shape.converters:
+            value = row[pos]
+            for convert in funcs:
+                value = convert(value, expression, connection)
+            row[pos] = value
+    obj = shape.model.from_db(db, shape.init_list, row[shape.start : shape.end])
+    for populator in shape.populators:
+        populator.populate(row, obj)
+    for attr_name, col_pos in shape.annotations:
+        setattr(obj, attr_name, row[col_pos])
+    return obj
