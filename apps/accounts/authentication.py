@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import re
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -32,6 +33,32 @@ def _remember(request: Request, credential: bytes | str, result: tuple) -> tuple
     return result
 
 
+# Access tokens this process has verified: the raw token -> (expiry, tenant schema, session id).
+# A client sends the same token on every request for its lifetime (15 minutes), so its signature
+# and claims are checked once per process, not per request; the expiry is still checked on every
+# use, and the session row (revocation) is still read on every request.
+_VERIFIED: dict[str, tuple[float, str, object]] = {}
+_VERIFIED_MAX = 10_000
+
+
+def _verified_claims(raw: str) -> tuple[str, object]:
+    """(tenant, session id) of a valid access token; TokenError when it is not valid (any more)."""
+    now = time.time()
+    hit = _VERIFIED.get(raw)
+    if hit is not None:
+        if hit[0] > now:
+            return hit[1], hit[2]
+        _VERIFIED.pop(raw, None)
+        raise TokenError("Token is expired")
+    token = AccessToken(raw)  # signature, token type, expiry
+    claims = (token.get("tenant"), token.get("sid"))
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.clear()
+    leeway = token.get_token_backend().get_leeway().total_seconds()
+    _VERIFIED[raw] = (float(token["exp"]) + leeway, *claims)  # valid while now < exp + leeway, as simplejwt
+    return claims
+
+
 class SessionTokenAuthentication(BaseAuthentication):
     keyword = b"bearer"
 
@@ -45,15 +72,13 @@ class SessionTokenAuthentication(BaseAuthentication):
         if len(parts) != 2:
             raise TokenRejected("The Authorization header must be 'Bearer <token>'.", "token_invalid")
         try:
-            token = AccessToken(parts[1].decode())
+            tenant, session_id = _verified_claims(parts[1].decode())
         except (TokenError, UnicodeDecodeError) as exc:
             raise TokenRejected("The access token is invalid or expired.", "token_invalid") from exc
-        if token.get("tenant") != connection.schema_name:
+        if tenant != connection.schema_name:
             # Signed by us, but for another business: never valid here.
             raise TokenRejected("The access token is invalid or expired.", "token_invalid")
-        session = sqlcache.first(
-            AuthSession.objects.select_related("user").filter(pk=token.get("sid")), "auth.session"
-        )
+        session = sqlcache.first(AuthSession.objects.select_related("user").filter(pk=session_id), "auth.session")
         if session is None or not session.is_usable:
             raise TokenRejected("This session has ended. Sign in again.", "session_revoked")
         now = timezone.now()

@@ -132,6 +132,28 @@ def test_expired_tokens_are_rejected(tenant_a, client_a):
     assert response.status_code == 401 and error_code(response) == "token_invalid"
 
 
+def test_a_token_verified_before_is_still_refused_once_it_expires(tenant_a, client_a, monkeypatch):
+    """The process remembers tokens it has verified (their signature is checked once); the expiry
+    and the session are still checked on every request."""
+    from apps.accounts import authentication
+
+    tokens = register(client_a)["tokens"]
+    assert api(client_a, "get", "me", tokens["access"]).status_code == 200
+    assert tokens["access"] in authentication._VERIFIED
+    expiry = AccessToken(tokens["access"])["exp"]
+    monkeypatch.setattr(authentication.time, "time", lambda: expiry + 1)
+    expired = api(client_a, "get", "me", tokens["access"])
+    assert expired.status_code == 401 and error_code(expired) == "token_invalid"
+    assert tokens["access"] not in authentication._VERIFIED
+    monkeypatch.undo()
+    # A remembered token whose session ends is refused at once.
+    fresh = sign_in(client_a)
+    assert api(client_a, "get", "me", fresh["access"]).status_code == 200
+    assert api(client_a, "post", "auth/sign-out", fresh["access"]).status_code == 204
+    after = api(client_a, "get", "me", fresh["access"])
+    assert after.status_code == 401 and error_code(after) == "session_revoked"
+
+
 @pytest.mark.parametrize("header", ["Bearer", "Bearer a b", "Bearer not-a-jwt"])
 def test_malformed_bearer_headers_are_401(tenant_a, client_a, header):
     response = client_a.get("/api/v1/me", HTTP_AUTHORIZATION=header)
@@ -140,6 +162,7 @@ def test_malformed_bearer_headers_are_401(tenant_a, client_a, header):
 
 def test_a_token_from_another_tenant_is_rejected(tenant_a, tenant_b, client_a, client_b):
     tokens = register(client_a)["tokens"]
+    assert api(client_a, "get", "me", tokens["access"]).status_code == 200  # verified, and remembered
     response = api(client_b, "get", "me", tokens["access"])
     assert response.status_code == 401 and error_code(response) == "token_invalid"
     refresh = api(client_b, "post", "auth/refresh", body={"refresh": tokens["refresh"]})
