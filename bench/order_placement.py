@@ -2,7 +2,8 @@
 
     DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python -m bench.order_placement [--clients 16]
         [--seconds 10] [--workers 4] [--worker-class sync|gthread] [--threads 1] [--hot-stock N]
-        [--variants 100] [--stock 100000] [--port 8765] [--keep]
+        [--variants 100] [--stock 100000] [--read-seconds 5] [--no-ceiling] [--client python|wrk]
+        [--port 8765] [--keep]
 
 Creates a premium `bench_ord_<run>` tenant (cloned from the base schema) with a pickup store, one
 hot lot-tracked variant with limited stock (three lots, so that it sells out during the run and
@@ -16,6 +17,12 @@ the hot variant is sold out every further order is refused with 409 `insufficien
 
 Each client is its own user: the premium plan allows 1200 requests/minute per principal and
 12000/minute per tenant, and refusals above that (429) are counted separately.
+
+Then the same clients read their own first order for --read-seconds (an authenticated one-row
+detail read), and, with the platform's server stopped, a bare DRF ModelSerializer one-row read
+(`bench.ceiling`: no middleware, authentication or rate limits) served the same way: the
+framework's ceiling on this machine and with these clients, which the reads and orders are
+compared with (and with the PERF-FACTS figure, measured with wrk). `--no-ceiling` skips it.
 
 Afterwards the stock rows, lot rows and ledger are checked inside the tenant: orders in the
 database equal the 201 answers, units reserved per variant equal the units on the placed orders
@@ -37,6 +44,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -68,6 +76,7 @@ class Fixture:
     pool_skus: list[str]
     received: dict[int, int]  # variant id -> units received
     tokens: list[str]  # one access token per client
+    emails: list[str]  # the clients' users, in the same order
 
 
 def _setup(*, variants: int, stock: int, hot_stock: int, clients: int) -> Fixture:
@@ -76,14 +85,15 @@ def _setup(*, variants: int, stock: int, hot_stock: int, clients: int) -> Fixtur
 
     location, hot, pool = seed_hot_and_pool(variants=variants, stock=stock, hot_stock=hot_stock, pickup=True)
 
-    tokens = []
+    tokens, emails = [], []
     run = uuid.uuid4().hex[:6]
     for i in range(clients):
         # No password: nobody signs in, the session is opened directly (and no hashing cost).
         user = User.objects.create_user(f"bench-{run}-{i}@example.com", None, kind="retail")
         tokens.append(session_start(user=user, device_name="bench").access)
+        emails.append(user.email)
     received = {hot.pk: hot_stock} | {v.pk: stock for v in pool}
-    return Fixture(location.pk, hot.pk, hot.sku, [v.sku for v in pool], received, tokens)
+    return Fixture(location.pk, hot.pk, hot.sku, [v.sku for v in pool], received, tokens, emails)
 
 
 @dataclass
@@ -174,11 +184,13 @@ def _check(*, fixture: Fixture, placed: int) -> Checks:
 # The server (a gunicorn subprocess, as in the Procfile)
 
 
-def _server_start(args: argparse.Namespace, host: str, log: IO[bytes]) -> subprocess.Popen[bytes]:
+def _server_start(
+    args: argparse.Namespace, host: str, log: IO[bytes], settings_module: str = "config.settings.local"
+) -> subprocess.Popen[bytes]:
     import requests
 
     env = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "DJANGO_SETTINGS_MODULE": settings_module,
         "DJANGO_DEBUG": "false",
         "ALLOWED_HOSTS": "*",
         "LOG_LEVEL": "WARNING",
@@ -333,7 +345,67 @@ def _ms(values: list[float], *ps: float) -> str:
     return " / ".join(f"{percentile(ordered, p) * 1000:.1f}" for p in ps) + " ms"
 
 
-def _run(args: argparse.Namespace, *, host: str, schema_name: str, fixture: Fixture, hot_stock: int) -> bool:
+def _ceiling(args: argparse.Namespace, log: IO[bytes]) -> tuple[float, list[float]]:
+    """Requests/s and latencies of the bare DRF one-row read (bench.ceiling) on a server started the
+    same way, read by as many client threads for --read-seconds: the framework's ceiling on this
+    machine, measured with the same clients as the platform's own read."""
+    import requests
+
+    from apps.tenants.models import Tenant
+
+    pk = Tenant.objects.order_by("pk").values_list("pk", flat=True).first()
+    proc = _server_start(args, "127.0.0.1", log, settings_module="bench.ceiling")
+    url = f"http://127.0.0.1:{args.port}/ceiling/{pk}"
+    latencies: list[list[float]] = [[] for _ in range(args.clients)]
+    failures = [0] * args.clients
+    barrier = threading.Barrier(args.clients + 1)
+    clock: dict[str, float] = {}
+
+    def reader(index: int) -> None:
+        session = requests.Session()
+        session.get(url, timeout=30)  # warm up
+        barrier.wait()
+        while time.monotonic() < clock["end"]:
+            t0 = time.monotonic()
+            try:
+                ok = session.get(url, timeout=60).status_code == 200
+            except requests.RequestException:
+                ok = False
+            if ok:
+                latencies[index].append(time.monotonic() - t0)
+            else:
+                failures[index] += 1
+        session.close()
+
+    threads = [threading.Thread(target=reader, args=(i,), daemon=True) for i in range(args.clients)]
+    try:
+        for thread in threads:
+            thread.start()
+        clock["end"] = time.monotonic() + 1e9
+        barrier.wait(timeout=120)
+        started = time.monotonic()
+        clock["end"] = started + args.read_seconds
+        for thread in threads:
+            thread.join(timeout=args.read_seconds + 120)
+        elapsed = time.monotonic() - started
+    finally:
+        _server_stop(proc)
+    if sum(failures):
+        print(f"  ceiling: {sum(failures)} requests not 200")
+    samples = [value for per_client in latencies for value in per_client]
+    return len(samples) / elapsed, samples
+
+
+def _run(
+    args: argparse.Namespace,
+    *,
+    host: str,
+    schema_name: str,
+    fixture: Fixture,
+    hot_stock: int,
+    stop_server: Callable[[], None],
+    log: IO[bytes],
+) -> bool:
     base = f"http://127.0.0.1:{args.port}"
     clock: dict[str, float] = {}
     barrier = threading.Barrier(args.clients + 1)
@@ -453,7 +525,21 @@ def _run(args: argparse.Namespace, *, host: str, schema_name: str, fixture: Fixt
         ),
         ("latency read p50/p99", _ms([s.latency for s in read_ok], 50, 99) if read_ok else "-"),
         ("ratio orders/reads", f"{orders_per_s / reads_per_s:.2f}" if reads_per_s else "-"),
-        ("reads vs ceiling", f"{reads_per_s / READ_CEILING:.2f} of the bare DRF one-row read ({READ_CEILING}/s)"),
+    ]
+    if args.ceiling:
+        stop_server()  # the platform's server gives the cores to the ceiling's
+        ceiling, ceiling_latencies = _ceiling(args, log)
+        rows += [
+            (
+                "ceiling reads/s",
+                f"{ceiling:.1f} (bare DRF ModelSerializer one-row read, bench.ceiling, same server set-up and "
+                f"clients), p50/p99 {_ms(ceiling_latencies, 50, 99)}",
+            ),
+            ("reads vs ceiling", f"{reads_per_s / ceiling:.2f}" if ceiling else "-"),
+            ("orders vs ceiling", f"{orders_per_s / ceiling:.3f}" if ceiling else "-"),
+        ]
+    rows += [
+        ("reads vs PERF-FACTS", f"{reads_per_s / READ_CEILING:.2f} of its one-row read ({READ_CEILING}/s with wrk)"),
         ("statements per order", f"{per_order} (3-line pickup order with Idempotency-Key, steady state)"),
         ("statements per read", f"{per_read}"),
     ]
@@ -465,6 +551,134 @@ def _run(args: argparse.Namespace, *, host: str, schema_name: str, fixture: Fixt
     for message in checks.messages[:10]:
         print(f"  ! {message}")
     return checks.oversell == 0 and ledger and checks.fefo_ok and not other
+
+
+def _run_wrk(
+    args: argparse.Namespace,
+    *,
+    host: str,
+    schema_name: str,
+    fixture: Fixture,
+    hot_stock: int,
+    stop_server: Callable[[], None],
+    log: IO[bytes],
+) -> bool:
+    """The same phases with wrk as the client (bench.wrk_client): orders, reads of each user's first
+    order, then the ceiling; the same checks of the stock, lots and ledger afterwards."""
+    import requests
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    from apps.orders.models import Order
+    from bench import wrk_client
+
+    base = f"http://127.0.0.1:{args.port}"
+    for token in fixture.tokens:  # warm up each token (the workers' caches, as the Python clients do)
+        requests.get(f"{base}/api/v1/orders", headers={"Host": host, "Authorization": f"Bearer {token}"}, timeout=30)
+    deadlocks0, rollbacks0 = db_counters()
+    placing = wrk_client.orders(
+        base,
+        host=host,
+        tokens=fixture.tokens,
+        location_id=fixture.location_id,
+        hot_sku=fixture.hot_sku,
+        pool_skus=fixture.pool_skus,
+        connections=args.clients,
+        seconds=args.seconds,
+        seed=args.seed,
+    )
+    deadlocks1, rollbacks1 = db_counters()
+    placed = placing.count(201)
+    with schema_context(schema_name):
+        # wrk stops with requests in flight: wait until they have committed (the count holds still).
+        orders_db, settle_by = -1, time.monotonic() + 30
+        while time.monotonic() < settle_by:
+            time.sleep(0.5)
+            now = Order.objects.count()
+            if now == orders_db:
+                break
+            orders_db = now
+        # An order in flight when wrk stops commits without its 201 being counted: one per connection at most.
+        in_flight = orders_db - placed
+        checks = _check(fixture=fixture, placed=orders_db)
+        firsts = dict(
+            Order.objects.order_by("customer_id", "pk").distinct("customer_id").values_list("customer__email", "pk")
+        )
+    connection.set_schema_to_public()
+    pairs = zip(fixture.tokens, fixture.emails, strict=True)
+    readers = [(token, firsts[email]) for token, email in pairs if email in firsts]
+    reading = wrk_client.reads(
+        base,
+        host=host,
+        tokens=[token for token, _ in readers],
+        order_ids=[order_id for _, order_id in readers],
+        connections=args.clients,
+        seconds=args.read_seconds,
+    )
+    per_order, per_read = _statements(host)
+    ceiling = None
+    if args.ceiling:
+        stop_server()
+        from apps.tenants.models import Tenant
+
+        pk = Tenant.objects.order_by("pk").values_list("pk", flat=True).first()
+        proc = _server_start(args, "127.0.0.1", log, settings_module="bench.ceiling")
+        try:
+            ceiling = wrk_client.get(f"{base}/ceiling/{pk}", connections=args.clients, seconds=args.read_seconds)
+        finally:
+            _server_stop(proc)
+
+    orders_per_s = placing.per_second(201)
+    reads_per_s = reading.per_second(200)
+    other = {k: v for k, v in placing.statuses.items() if k not in (201, 409, 429)}
+    ledger = checks.ledger_ok and checks.lines_ok and not checks.bad_rows
+    in_flight_ok = 0 <= in_flight <= args.clients
+    print(
+        f"\n== wrk, {args.clients} connections x 3-line pickup orders (1 hot of {hot_stock} units + 2 of "
+        f"{len(fixture.pool_skus)} pool variants), gunicorn {args.worker_class} {args.workers} workers"
+    )
+    rows = [
+        ("client", f"wrk -t1 -c{args.clients} ({len(fixture.tokens)} retail users' tokens in turn)"),
+        ("duration", f"{placing.seconds:.2f} s, {placing.requests} requests, {placing.socket_errors} socket errors"),
+        ("statuses", str(dict(sorted(placing.statuses.items())))),
+        ("orders/s", f"{orders_per_s:.1f} (201 answers)"),
+        ("latency all p50/p90/p99", f"{placing.p50_ms:.1f} / {placing.p90_ms:.1f} / {placing.p99_ms:.1f} ms"),
+        ("latency max", f"{placing.max_ms:.1f} ms"),
+        ("deadlocks/rollbacks", f"{deadlocks1 - deadlocks0} / {rollbacks1 - rollbacks0} (pg_stat_database)"),
+        ("orders in database", f"{orders_db} ({in_flight} in flight at the end, at most {args.clients} allowed)"),
+        ("hot reserved", f"{checks.hot_reserved} of {hot_stock} received"),
+        ("oversell", f"{checks.oversell}" + ("" if checks.oversell == 0 else "  <-- MUST BE 0")),
+        ("stock rows", "ok" if not checks.bad_rows else f"{checks.bad_rows} BAD"),
+        ("reserved == ordered", "ok" if checks.lines_ok else "FAILED"),
+        ("ledger check", "ok" if checks.ledger_ok else "FAILED"),
+        ("FEFO check", "ok" if checks.fefo_ok else "FAILED"),
+        ("reads/s (GET own order)", f"{reads_per_s:.1f}, statuses {dict(sorted(reading.statuses.items()))}"),
+        ("latency read p50/p99", f"{reading.p50_ms:.1f} / {reading.p99_ms:.1f} ms"),
+        ("ratio orders/reads", f"{orders_per_s / reads_per_s:.2f}" if reads_per_s else "-"),
+    ]
+    if ceiling is not None:
+        rows += [
+            (
+                "ceiling reads/s",
+                f"{ceiling.per_second(200):.1f} (bare DRF ModelSerializer one-row read, bench.ceiling), "
+                f"p50/p99 {ceiling.p50_ms:.1f} / {ceiling.p99_ms:.1f} ms",
+            ),
+            ("reads vs ceiling", f"{reads_per_s / ceiling.per_second(200):.2f}" if ceiling.count(200) else "-"),
+            ("orders vs ceiling", f"{orders_per_s / ceiling.per_second(200):.3f}" if ceiling.count(200) else "-"),
+        ]
+    rows += [
+        ("reads vs PERF-FACTS", f"{reads_per_s / READ_CEILING:.2f} of its one-row read ({READ_CEILING}/s with wrk)"),
+        ("statements per order", f"{per_order} (3-line pickup order with Idempotency-Key, steady state)"),
+        ("statements per read", f"{per_read}"),
+    ]
+    width = max(len(label) for label, _ in rows) + 2
+    for label, value in rows:
+        print(f"{label + ':':<{width}}{value}")
+    for message in checks.messages[:10]:
+        print(f"  ! {message}")
+    if other:
+        print(f"  ! unexpected statuses: {other}")
+    return checks.oversell == 0 and ledger and checks.fefo_ok and in_flight_ok and not other
 
 
 def _statements(host: str) -> tuple[int, int]:
@@ -522,6 +736,18 @@ def main() -> int:
     parser.add_argument("--variants", type=int, default=100, help="variants in the random pool (>= 2)")
     parser.add_argument("--stock", type=int, default=100_000, help="units of each pool variant")
     parser.add_argument("--read-seconds", type=float, default=5.0, help="then the clients read their own order")
+    parser.add_argument(
+        "--no-ceiling",
+        dest="ceiling",
+        action="store_false",
+        help="skip measuring the bare DRF one-row read (bench.ceiling) after the read phase",
+    )
+    parser.add_argument(
+        "--client",
+        choices=("python", "wrk"),
+        default="python",
+        help="the load client: Python threads (requests) or wrk (apt-get install wrk), which costs the cores less",
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="do not drop the bench tenant afterwards")
@@ -536,6 +762,11 @@ def main() -> int:
         parser.error("--threads needs --worker-class gthread")
     if args.variants < 2 or args.stock < 2:
         parser.error("--variants must be >= 2 and --stock >= 2")
+    if args.client == "wrk":
+        from bench import wrk_client
+
+        if not wrk_client.available():
+            parser.error("--client wrk needs wrk on the PATH (Debian: apt-get install wrk)")
     hot_stock = args.hot_stock if args.hot_stock is not None else max(1, int(args.clients * args.seconds * 2))
 
     django_setup()
@@ -580,7 +811,16 @@ def main() -> int:
             t0 = time.perf_counter()
             proc = _server_start(args, host, log)
             print(f"server: gunicorn pid {proc.pid} on port {args.port} up in {time.perf_counter() - t0:.2f} s")
-            all_ok = _run(args, host=host, schema_name=schema_name, fixture=fixture, hot_stock=hot_stock)
+            running = proc
+            all_ok = (_run_wrk if args.client == "wrk" else _run)(
+                args,
+                host=host,
+                schema_name=schema_name,
+                fixture=fixture,
+                hot_stock=hot_stock,
+                stop_server=lambda: _server_stop(running),
+                log=log,
+            )
         finally:
             if proc is not None:
                 _server_stop(proc)
