@@ -62,12 +62,17 @@ def _insert_sql(model: type[Model], objs: Sequence[Model]) -> tuple[str, list]:
     return sql, list(params)
 
 
-def insert_together(groups: Sequence[tuple[type[Model], Sequence[Model]]], *, returning_last: bool = False) -> None:
+def insert_together(
+    groups: Sequence[tuple[type[Model], Sequence[Model]]], *, returning_last: bool = False, returning_all: bool = False
+) -> None:
     """Insert every group's rows; one statement for all of them (see the module docstring). With
     `returning_last` the last group's rows get their primary keys (read back in insertion order,
-    as `bulk_create` does)."""
+    as `bulk_create` does); with `returning_all` every group's rows do."""
     groups = [(model, list(objs)) for model, objs in groups if objs]
     if not groups:
+        return
+    if returning_all and sum(len(objs) for _, objs in groups) <= MAX_ROWS_TOGETHER:
+        _insert_returning_all(groups)
         return
     if sum(len(objs) for _, objs in groups) > MAX_ROWS_TOGETHER:
         for model, objs in groups:
@@ -91,6 +96,32 @@ def insert_together(groups: Sequence[tuple[type[Model], Sequence[Model]]], *, re
             for obj, (value,) in zip(last_objs, cursor.fetchall(), strict=True):
                 setattr(obj, pk.attname, value)
                 obj._state.adding, obj._state.db = False, connection.alias
+
+
+def _insert_returning_all(groups: list[tuple[type[Model], list[Model]]]) -> None:
+    """Every group an INSERT ... RETURNING in a CTE, the statement a SELECT of all their keys. A
+    statement draws each sequence's values in row order, so within a group the keys ascending are
+    the rows in insertion order."""
+    quote = connection.ops.quote_name
+    ctes, params, selects = [], [], []
+    for n, (model, objs) in enumerate(groups):
+        sql, values = _insert_sql(model, objs)
+        pk = model._meta.pk
+        ctes.append(f"_ins{n} AS ({sql} RETURNING {quote(model._meta.db_table)}.{quote(pk.column)} AS id)")
+        params += values
+        selects.append(f"SELECT {n} AS g, id FROM _ins{n}")
+    sql = "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(selects) + " ORDER BY 1, 2"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    keys: dict[int, list] = {}
+    for group, key in rows:
+        keys.setdefault(group, []).append(key)
+    for n, (model, objs) in enumerate(groups):
+        pk = model._meta.pk
+        for obj, key in zip(objs, keys.get(n, []), strict=True):
+            setattr(obj, pk.attname, key)
+            obj._state.adding, obj._state.db = False, connection.alias
 
 
 def insert_unless_conflict(obj: Model, *, on: Sequence[str]) -> bool:

@@ -24,11 +24,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
+from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
 from apps.catalog.models import Product, Variant
 from apps.core.audit import atomic_service, current_actor
-from apps.core.bulk import insert_unless_conflict
+from apps.core.bulk import insert_together, insert_unless_conflict
 from apps.core.errors import InvalidInput
 from apps.core.services import events_record
 from apps.core.versioning import bump_locked
@@ -439,7 +440,14 @@ def order_place(
         raise InvalidInput("Could not number the order; try again.", code="order_numbering")
     for line in order_lines:
         line.order = order
-    OrderLine.objects.bulk_create(order_lines)
+    # The lines and the trail's first event in one statement. The event is audited as create()
+    # audits it (pre_save/post_save sent around the insert); the lines, as with bulk_create, not.
+    event = _event(order, "", order.status, "placed", save=False)
+    pre_save.send(sender=OrderEvent, instance=event, raw=False, using=connection.alias, update_fields=None)
+    insert_together([(OrderLine, order_lines), (OrderEvent, [event])], returning_all=True)
+    post_save.send(
+        sender=OrderEvent, instance=event, created=True, update_fields=None, raw=False, using=connection.alias
+    )
     if priced.codes:  # coupon uses counted in this transaction (a race for the last use: one wins)
         from apps.promotions.services import redemptions_record
 
@@ -455,7 +463,6 @@ def order_place(
         credit_check(account=account, amount=order.total)
         if not held:
             invoice_issue(order=order, account=account)
-    event = _event(order, "", order.status, "placed")
     events_record([("order.placed", {"number": order.number, "total": str(order.total), "status": order.status})])
     stock.reservation_hold(  # each line's units at its own location
         reservation=reservation,
@@ -477,15 +484,19 @@ def _as_prefetched(order: Order, **related: list) -> None:
     order._prefetched_objects_cache = cache
 
 
-def _event(order: Order, from_status: str, to_status: str, reason: str = "") -> OrderEvent:
+def _event(order: Order, from_status: str, to_status: str, reason: str = "", *, save: bool = True) -> OrderEvent:
+    """A row of the order's trail, by the current actor; `save=False`: not yet inserted."""
     actor = current_actor()
-    return OrderEvent.objects.create(
+    event = OrderEvent(
         order=order,
         from_status=from_status,
         to_status=to_status,
         actor=(actor.label if actor else "")[:150],
         reason=reason[:500],
     )
+    if save:
+        event.save(force_insert=True)
+    return event
 
 
 @transaction.atomic

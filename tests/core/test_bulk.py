@@ -84,3 +84,26 @@ def test_one_statement_for_any_number_of_rows_and_the_ids_in_order(tenant_a):
             stored = OutboxEvent.objects.in_bulk([e.pk for e in events])
             assert [stored[e.pk].payload for e in events] == [e.payload for e in events]
             assert LogEntry.objects.filter(object_pk__startswith=f"size{size}-").count() == size
+
+
+def test_returning_all_gives_every_group_its_ids_in_insertion_order(tenant_a):
+    from auditlog.models import LogEntry
+
+    with tenant_context(tenant_a):
+        content_type = ContentType.objects.get_for_model(Location)
+        entries = _entries(content_type, "all")
+        events = [OutboxEvent(topic="test.bulk", payload={"n": n}) for n in range(3)]
+        sent = []
+
+        def record(execute, sql, params, many, context):
+            sent.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(record):
+            insert_together([(LogEntry, entries), (OutboxEvent, events)], returning_all=True)
+        assert len(sent) == 1
+        assert all(e.pk is not None and not e._state.adding for e in entries + events)
+        assert [e.pk for e in entries] == sorted(e.pk for e in entries)
+        stored = LogEntry.objects.in_bulk([e.pk for e in entries])
+        assert [stored[e.pk].object_pk for e in entries] == [f"all-{n}" for n in range(len(AWKWARD))]
+        assert [OutboxEvent.objects.get(pk=e.pk).payload for e in events] == [{"n": 0}, {"n": 1}, {"n": 2}]
