@@ -526,26 +526,12 @@ def _run(
         ("latency read p50/p99", _ms([s.latency for s in read_ok], 50, 99) if read_ok else "-"),
         ("ratio orders/reads", f"{orders_per_s / reads_per_s:.2f}" if reads_per_s else "-"),
     ]
+    ceiling = None
     if args.ceiling:
         stop_server()  # the platform's server gives the cores to the ceiling's
-        ceiling, ceiling_latencies = _ceiling(args, log)
-        rows += [
-            (
-                "ceiling reads/s",
-                f"{ceiling:.1f} (bare DRF ModelSerializer one-row read, bench.ceiling, same server set-up and "
-                f"clients), p50/p99 {_ms(ceiling_latencies, 50, 99)}",
-            ),
-            ("reads vs ceiling", f"{reads_per_s / ceiling:.2f}" if ceiling else "-"),
-            ("orders vs ceiling", f"{orders_per_s / ceiling:.3f}" if ceiling else "-"),
-        ]
-    rows += [
-        ("reads vs PERF-FACTS", f"{reads_per_s / READ_CEILING:.2f} of its one-row read ({READ_CEILING}/s with wrk)"),
-        ("statements per order", f"{per_order} (3-line pickup order with Idempotency-Key, steady state)"),
-        ("statements per read", f"{per_read}"),
-    ]
-    width = max(len(label) for label, _ in rows) + 2
-    for label, value in rows:
-        print(f"{label + ':':<{width}}{value}")
+        rps, latencies = _ceiling(args, log)
+        ceiling = (rps, f"same server set-up and clients), p50/p99 {_ms(latencies, 50, 99)}")
+    _print_rows(rows + _tail_rows(reads_per_s, orders_per_s, ceiling, per_order, per_read))
     for line in [line for r in results for line in r.first_errors][:5]:
         print(f"  e.g. {line}")
     for message in checks.messages[:10]:
@@ -656,29 +642,42 @@ def _run_wrk(
         ("latency read p50/p99", f"{reading.p50_ms:.1f} / {reading.p99_ms:.1f} ms"),
         ("ratio orders/reads", f"{orders_per_s / reads_per_s:.2f}" if reads_per_s else "-"),
     ]
+    measured = None
     if ceiling is not None:
-        rows += [
-            (
-                "ceiling reads/s",
-                f"{ceiling.per_second(200):.1f} (bare DRF ModelSerializer one-row read, bench.ceiling), "
-                f"p50/p99 {ceiling.p50_ms:.1f} / {ceiling.p99_ms:.1f} ms",
-            ),
-            ("reads vs ceiling", f"{reads_per_s / ceiling.per_second(200):.2f}" if ceiling.count(200) else "-"),
-            ("orders vs ceiling", f"{orders_per_s / ceiling.per_second(200):.3f}" if ceiling.count(200) else "-"),
-        ]
-    rows += [
-        ("reads vs PERF-FACTS", f"{reads_per_s / READ_CEILING:.2f} of its one-row read ({READ_CEILING}/s with wrk)"),
-        ("statements per order", f"{per_order} (3-line pickup order with Idempotency-Key, steady state)"),
-        ("statements per read", f"{per_read}"),
-    ]
-    width = max(len(label) for label, _ in rows) + 2
-    for label, value in rows:
-        print(f"{label + ':':<{width}}{value}")
+        measured = (ceiling.per_second(200), f"wrk), p50/p99 {ceiling.p50_ms:.1f} / {ceiling.p99_ms:.1f} ms")
+    _print_rows(rows + _tail_rows(reads_per_s, orders_per_s, measured, per_order, per_read))
     for message in checks.messages[:10]:
         print(f"  ! {message}")
     if other:
         print(f"  ! unexpected statuses: {other}")
     return checks.oversell == 0 and ledger and checks.fefo_ok and in_flight_ok and not other
+
+
+def _tail_rows(
+    reads_per_s: float, orders_per_s: float, ceiling: tuple[float, str] | None, per_order: int, per_read: int
+) -> list[tuple[str, str]]:
+    """The rows both runners end with: the measured ceiling (requests/s, how it was read), the
+    ratios to it and to the PERF-FACTS figure, the statement counts."""
+    rows = []
+    if ceiling is not None:
+        rps, how = ceiling
+        rows += [
+            ("ceiling reads/s", f"{rps:.1f} (bare DRF ModelSerializer one-row read, bench.ceiling, {how}"),
+            ("reads vs ceiling", f"{reads_per_s / rps:.2f}" if rps else "-"),
+            ("orders vs ceiling", f"{orders_per_s / rps:.3f}" if rps else "-"),
+        ]
+    return [
+        *rows,
+        ("reads vs PERF-FACTS", f"{reads_per_s / READ_CEILING:.2f} of its one-row read ({READ_CEILING}/s with wrk)"),
+        ("statements per order", f"{per_order} (3-line pickup order with Idempotency-Key, steady state)"),
+        ("statements per read", f"{per_read}"),
+    ]
+
+
+def _print_rows(rows: list[tuple[str, str]]) -> None:
+    width = max(len(label) for label, _ in rows) + 2
+    for label, value in rows:
+        print(f"{label + ':':<{width}}{value}")
 
 
 def _statements(host: str) -> tuple[int, int]:
