@@ -62,21 +62,44 @@ def _insert_sql(model: type[Model], objs: Sequence[Model]) -> tuple[str, list]:
     return sql, list(params)
 
 
+def _saving(obj: Model) -> None:
+    pre_save.send(sender=type(obj), instance=obj, raw=False, using=connection.alias, update_fields=None)
+
+
+def _saved(obj: Model) -> None:
+    post_save.send(sender=type(obj), instance=obj, created=True, update_fields=None, raw=False, using=connection.alias)
+
+
 def insert_together(
-    groups: Sequence[tuple[type[Model], Sequence[Model]]], *, returning_last: bool = False, returning_all: bool = False
+    groups: Sequence[tuple[type[Model], Sequence[Model]]],
+    *,
+    returning_last: bool = False,
+    returning_all: bool = False,
+    signals_for: Sequence[type[Model]] = (),
 ) -> None:
     """Insert every group's rows; one statement for all of them (see the module docstring). With
     `returning_last` the last group's rows get their primary keys (read back in insertion order,
-    as `bulk_create` does); with `returning_all` every group's rows do."""
+    as `bulk_create` does); with `returning_all` every group's rows do. The rows of the models in
+    `signals_for` get `pre_save`/`post_save` as `save()` sends them (so the audit log records them;
+    needs `returning_all`, the signals carry the primary key)."""
     groups = [(model, list(objs)) for model, objs in groups if objs]
     if not groups:
         return
+    if signals_for and not returning_all:
+        raise ValueError("signals_for needs returning_all: post_save carries the primary key")
+    signalled = [obj for model, objs in groups if model in signals_for for obj in objs]
+    for obj in signalled:
+        _saving(obj)
     if returning_all and sum(len(objs) for _, objs in groups) <= MAX_ROWS_TOGETHER:
         _insert_returning_all(groups)
+        for obj in signalled:
+            _saved(obj)
         return
     if sum(len(objs) for _, objs in groups) > MAX_ROWS_TOGETHER:
         for model, objs in groups:
             model._default_manager.bulk_create(objs, batch_size=MAX_ROWS_TOGETHER)
+        for obj in signalled:
+            _saved(obj)
         return
     parts = [_insert_sql(model, objs) for model, objs in groups]
     *ctes, (last_sql, last_params) = parts
@@ -131,7 +154,7 @@ def insert_unless_conflict(obj: Model, *, on: Sequence[str]) -> bool:
     row went in (its primary key set, `pre_save`/`post_save` sent as `save()` sends them, so the
     audit log records it); False on a conflict, with nothing written and the transaction usable."""
     model = type(obj)
-    pre_save.send(sender=model, instance=obj, raw=False, using=connection.alias, update_fields=None)
+    _saving(obj)
     sql, params = _insert_sql(model, [obj])
     pk = model._meta.pk
     quote = connection.ops.quote_name
@@ -144,5 +167,5 @@ def insert_unless_conflict(obj: Model, *, on: Sequence[str]) -> bool:
         return False
     setattr(obj, pk.attname, row[0])
     obj._state.adding, obj._state.db = False, connection.alias
-    post_save.send(sender=model, instance=obj, created=True, update_fields=None, raw=False, using=connection.alias)
+    _saved(obj)
     return True

@@ -24,7 +24,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
-from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
 from apps.catalog.models import Product, Variant
@@ -441,13 +440,9 @@ def order_place(
     for line in order_lines:
         line.order = order
     # The lines and the trail's first event in one statement. The event is audited as create()
-    # audits it (pre_save/post_save sent around the insert); the lines, as with bulk_create, not.
+    # audits it; the lines, as with bulk_create, not.
     event = _event(order, "", order.status, "placed", save=False)
-    pre_save.send(sender=OrderEvent, instance=event, raw=False, using=connection.alias, update_fields=None)
-    insert_together([(OrderLine, order_lines), (OrderEvent, [event])], returning_all=True)
-    post_save.send(
-        sender=OrderEvent, instance=event, created=True, update_fields=None, raw=False, using=connection.alias
-    )
+    insert_together([(OrderLine, order_lines), (OrderEvent, [event])], returning_all=True, signals_for=[OrderEvent])
     if priced.codes:  # coupon uses counted in this transaction (a race for the last use: one wins)
         from apps.promotions.services import redemptions_record
 
