@@ -1,0 +1,1 @@
+"""The platform's database backend (`ENGINE = "apps.core.db"`): see `base`."""
