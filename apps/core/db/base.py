@@ -54,7 +54,7 @@ def connection_looks_healthy(connection: object) -> bool:
         poller = select.poll()
         poller.register(pgconn.socket, _UNHEALTHY_EVENTS)
         return not poller.poll(0)
-    except Exception:  # noqa: BLE001 - any doubt: let the real check decide
+    except Exception:  # any doubt: let the real check decide
         return False
 
 
