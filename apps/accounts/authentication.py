@@ -6,10 +6,12 @@ from __future__ import annotations
 import hmac
 import re
 import time
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
@@ -59,6 +61,14 @@ def _verified_claims(raw: str) -> tuple[str, object]:
     return claims
 
 
+def _session_by_id(session_id: uuid.UUID) -> QuerySet[AuthSession]:
+    return AuthSession.objects.select_related("user").filter(pk=session_id)
+
+
+def _key_by_prefix(prefix: str) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(prefix=prefix)
+
+
 class SessionTokenAuthentication(BaseAuthentication):
     keyword = b"bearer"
 
@@ -78,7 +88,11 @@ class SessionTokenAuthentication(BaseAuthentication):
         if tenant != connection.schema_name:
             # Signed by us, but for another business: never valid here.
             raise TokenRejected("The access token is invalid or expired.", "token_invalid")
-        session = sqlcache.first(AuthSession.objects.select_related("user").filter(pk=session_id), "auth.session")
+        try:
+            session_id = uuid.UUID(str(session_id))  # the key's own type: the statement is then reused
+        except ValueError as exc:
+            raise TokenRejected("The access token is invalid or expired.", "token_invalid") from exc
+        session = sqlcache.first_of("auth.session", _session_by_id, session_id)
         if session is None or not session.is_usable:
             raise TokenRejected("This session has ended. Sign in again.", "session_revoked")
         now = timezone.now()
@@ -129,7 +143,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         from apps.accounts.services import api_key_hash
 
         match = _KEY_FORMAT.match(plain)
-        key = sqlcache.first(ApiKey.objects.filter(prefix=match.group(1)), "auth.api_key") if match else None
+        key = sqlcache.first_of("auth.api_key", _key_by_prefix, match.group(1)) if match else None
         if key is None or not hmac.compare_digest(key.key_hash, api_key_hash(plain)):
             raise TokenRejected("The API key is invalid.", "api_key_invalid")
         if not key.is_active:

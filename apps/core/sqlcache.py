@@ -16,10 +16,21 @@ are its only parameters, so the values always go in the same order.
 `key` names the rest of the shape: the model, select_related, annotations, ordering. Use one per
 call site. With `SQLCACHE_VERIFY` on (the test settings), every cached run is checked against a
 full compile, so a key shared by two shapes fails the tests.
+
+`first_of(key, build, *values)` goes one step further on the hottest reads (the session behind
+every token, an order by id): once `key`'s statement is known for values of these types, the
+queryset is not even built (building one costs more than compiling its WHERE). `build(*values)`
+must give the same statement for every value of the same types, each value being one WHERE
+parameter, in order; the statement is only stored when that holds for the call that compiles it,
+and values of other kinds (None, lists, model instances) always take the full path.
 """
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -69,6 +80,46 @@ _MAX_SHAPES = 512  # keys are named in code and scopings are few; the bound is a
 
 def first(queryset: QuerySet, key: str) -> Model | None:
     """`queryset.first()`, through the statement cache (see the module)."""
+    return _first(queryset, key)[0]
+
+
+# Values whose type alone fixes the SQL a lookup compiles to (None, lists and instances do not).
+_SCALARS = frozenset({int, str, uuid.UUID, decimal.Decimal, datetime.date, datetime.datetime})
+_BY_VALUES: dict[tuple, tuple[_Shape, str]] = {}
+_BIGINT = 2**63
+
+
+def first_of(key: str, build: Callable[..., QuerySet], *values: object) -> Model | None:
+    """`build(*values).first()`, without building the queryset once `key`'s statement is known for
+    values of these types (see the module)."""
+    types = tuple(type(value) for value in values)
+    scalar = all(kind in _SCALARS for kind in types) and all(
+        -_BIGINT <= value < _BIGINT for value in values if type(value) is int
+    )  # an id beyond bigint: the ORM answers it without a query
+    verify = getattr(settings, "SQLCACHE_VERIFY", False)
+    if scalar and not verify:
+        hit = _BY_VALUES.get((key, types))
+        if hit is not None:
+            return _run(hit[0], values, hit[1])
+    queryset = build(*values)
+    obj, shape, params = _first(queryset, key)
+    if scalar and shape is not None:
+        stored = _BY_VALUES.get((key, types))
+        if stored is None and params == values and len(_BY_VALUES) < _MAX_SHAPES:
+            _BY_VALUES[(key, types)] = (shape, queryset.db)
+        elif verify and stored is not None and (stored[0].sql != shape.sql or params != values):
+            raise AssertionError(f"sqlcache key {key!r} is built into two statements:\n{stored[0].sql}\n{shape.sql}")
+    return obj
+
+
+def clear() -> None:
+    """Forget every stored statement (tests)."""
+    _SHAPES.clear()
+    _BY_VALUES.clear()
+
+
+def _first(queryset: QuerySet, key: str) -> tuple[Model | None, _Shape | None, tuple]:
+    """The first instance, and the shape and WHERE values it ran with (None: not cacheable)."""
     qs = (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
     if (
         qs._iterable_class is not ModelIterable
@@ -76,19 +127,19 @@ def first(queryset: QuerySet, key: str) -> Model | None:
         or qs._known_related_objects
         or qs.query.combinator
     ):
-        return next(iter(qs), None)
+        return next(iter(qs), None), None, ()
     query = qs.query
     compiler = query.get_compiler(using=qs.db)
     try:
         where_sql, where_params = compiler.compile(query.where) if query.where else ("", [])
     except (EmptyResultSet, FullResultSet):
         # A WHERE that matches nothing (an id beyond bigint) or everything: the ORM knows what to do.
-        return next(iter(qs), None)
+        return next(iter(qs), None), None, ()
     shape = _SHAPES.get((key, where_sql))
     if shape is None:
         sql, params = compiler.as_sql()
         if tuple(params) != tuple(where_params) or (where_sql and where_sql not in sql):
-            return next(iter(qs), None)  # other parameters than the WHERE's: not cacheable
+            return next(iter(qs), None), None, ()  # other parameters than the WHERE's: not cacheable
         shape = _Shape.of(sql, compiler, qs.db)
         if len(_SHAPES) < _MAX_SHAPES:
             _SHAPES[(key, where_sql)] = shape
@@ -96,7 +147,8 @@ def first(queryset: QuerySet, key: str) -> Model | None:
         fresh_sql, fresh_params = query.get_compiler(using=qs.db).as_sql()
         if fresh_sql != shape.sql or tuple(fresh_params) != tuple(where_params):
             raise AssertionError(f"sqlcache key {key!r} is used for two shapes:\n{shape.sql}\n{fresh_sql}")
-    return _run(shape, tuple(where_params), qs.db)
+    params = tuple(where_params)
+    return _run(shape, params, qs.db), shape, params
 
 
 def _run(shape: _Shape, params: tuple, db: str) -> Model | None:

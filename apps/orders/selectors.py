@@ -11,6 +11,7 @@ and JSON fields get the floats the database driver would have given them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.db import connection
@@ -61,18 +62,30 @@ def _instances(model: type[Model], text: str) -> list[tuple[Model, dict]]:
     return out
 
 
+def _with_children_json(queryset: QuerySet[Order]) -> QuerySet[Order]:
+    return queryset.annotate(_lines_json=_LINES, _events_json=_EVENTS)
+
+
 def order_with_children(queryset: QuerySet[Order], key: str = "orders.detail", **lookup: object) -> Order | None:
     """The order matching `lookup` in `queryset` (which must not prefetch lines or events), with its
     lines and events attached, in one statement; None when there is none. The statement is compiled
     once per process and scoping (`apps.core.sqlcache`); `key` names the queryset's shape (its
     select_related): callers passing another shape pass another key."""
-    from apps.orders.services import _as_prefetched
-
     # Ordered by the key, not by the model's ordering: with LIMIT 1, ORDER BY placed_at invites the
     # planner to walk a customer's orders by date to find one id.
-    order = sqlcache.first(
-        queryset.annotate(_lines_json=_LINES, _events_json=_EVENTS).filter(**lookup).order_by("pk"), key
-    )
+    return _children_attached(sqlcache.first(_with_children_json(queryset).filter(**lookup).order_by("pk"), key))
+
+
+def order_with_children_of(key: str, build: Callable[..., QuerySet[Order]], *values: object) -> Order | None:
+    """`order_with_children(build(*values))` through `sqlcache.first_of`: once `key`'s statement is
+    known, not even the queryset is built. `build` filters by the values, each once, in order."""
+    order = sqlcache.first_of(key, lambda *v: _with_children_json(build(*v)).order_by("pk"), *values)
+    return _children_attached(order)
+
+
+def _children_attached(order: Order | None) -> Order | None:
+    from apps.orders.services import _as_prefetched
+
     if order is None:
         return None
     lines = []

@@ -21,9 +21,9 @@ from tests.conftest import TENANT_A
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    sqlcache._SHAPES.clear()
+    sqlcache.clear()
     yield
-    sqlcache._SHAPES.clear()
+    sqlcache.clear()
 
 
 def _fields(obj):
@@ -109,3 +109,57 @@ def test_a_statement_compiled_in_one_thread_runs_on_another_threads_connection(c
     thread.start()
     thread.join(timeout=30)
     assert found == ["SQLC-F"]
+
+
+def _variant_by_sku(sku):
+    return Variant.objects.select_related("product").filter(sku=sku)
+
+
+def test_first_of_builds_no_queryset_once_the_statement_is_known(tenant_a):
+    built = []
+
+    def build(sku):
+        built.append(sku)
+        return _variant_by_sku(sku)
+
+    with tenant_context(tenant_a), override_settings(SQLCACHE_VERIFY=False):
+        a, b = f.variant(sku="SQLC-OF-A", price="1.00"), f.variant(sku="SQLC-OF-B", price="2.00")
+        assert sqlcache.first_of("test.of", build, "SQLC-OF-A").pk == a.pk
+        with CaptureQueriesContext(connection) as queries:
+            got = sqlcache.first_of("test.of", build, "SQLC-OF-B")
+        assert len(queries) == 1
+        assert built == ["SQLC-OF-A"]  # the second call ran the kept statement with its own value
+        assert _fields(got) == _fields(_variant_by_sku("SQLC-OF-B").first())
+        assert got.product.pk == b.product_id
+        assert sqlcache.first_of("test.of", build, "NOPE") is None
+        # Values whose type does not fix the SQL (None: IS NULL) always take the full path.
+        assert sqlcache.first_of("test.of", build, None) is None
+        assert built == ["SQLC-OF-A", None]
+
+
+def test_first_of_keeps_nothing_when_the_values_are_not_the_parameters(tenant_a):
+    built = []
+
+    def build(pk):
+        built.append(pk)
+        return Variant.objects.filter(pk=pk)
+
+    with tenant_context(tenant_a), override_settings(SQLCACHE_VERIFY=False):
+        v = f.variant(sku="SQLC-OF-C")
+        for _ in range(2):  # a str id is converted to an int parameter: not the value, so never kept
+            assert sqlcache.first_of("test.of_str", build, str(v.pk)).pk == v.pk
+        assert len(built) == 2
+        assert sqlcache.first_of("test.of_big", build, 2**70) is None  # beyond bigint: the ORM answers
+        assert sqlcache.first_of("test.of_big", build, 2**70) is None
+        assert len(built) == 4
+
+
+def test_first_of_a_build_that_branches_on_its_values_fails_in_verify_mode(tenant_a):
+    def build(sku):  # another WHERE for some values: in production first_of would run the wrong one
+        return Variant.objects.filter(barcode=sku) if sku.endswith("B") else Variant.objects.filter(sku=sku)
+
+    with tenant_context(tenant_a):
+        f.variant(sku="SQLC-OF-XA"), f.variant(sku="SQLC-OF-XB")
+        sqlcache.first_of("test.of_branch", build, "SQLC-OF-XA")
+        with pytest.raises(AssertionError, match="two statements"):
+            sqlcache.first_of("test.of_branch", build, "SQLC-OF-XB")

@@ -3,16 +3,17 @@ exactly what the prefetching read gives: money digits, discounts JSON, split lin
 
 from django.db import connection
 from django.db.models import Prefetch
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
+from apps.core import sqlcache
 from apps.orders.api.serializers import OrderSerializer
 from apps.orders.models import Order, OrderEvent, OrderLine
 from apps.orders.selectors import order_with_children
 from tests import factories as f
 from tests.accounts import principals as p
-from tests.conftest import TENANT_A
+from tests.conftest import TENANT_A, TENANT_B
 
 
 def prefetched(pk):
@@ -85,3 +86,56 @@ def test_someone_elses_order_is_still_a_404(tenant_a):
     assert placed.status_code == 201
     response = other.get(f"/api/v1/orders/{placed.json()['id']}")
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+
+
+def _place(tenant, domain, headers, sku, store_id):
+    client = Client(HTTP_HOST=domain, **headers)
+    placed = client.post(
+        "/api/v1/orders",
+        {"fulfilment": "pickup", "location_id": store_id, "lines": [{"sku": sku, "quantity": 1}]},
+        content_type="application/json",
+    )
+    assert placed.status_code == 201, placed.content
+    return client, placed.json()
+
+
+@override_settings(SQLCACHE_VERIFY=False)  # as in production: once warm, the scoped read builds no queryset
+def test_each_scope_reads_through_its_kept_statement_and_sees_only_what_it_may(tenant_a, tenant_b):
+    sqlcache.clear()
+    with tenant_context(tenant_a):
+        store = f.location(code="scope-a", pickup_enabled=True)
+        f.receive(store, f.variant(sku="SCOPE-A"), 10)
+    with tenant_context(tenant_b):
+        store_b = f.location(code="scope-b", pickup_enabled=True)
+        f.receive(store_b, f.variant(sku="SCOPE-B"), 10)
+    ann, ann_order = _place(tenant_a, TENANT_A.domain, p.customer_headers(tenant_a), "SCOPE-A", store.pk)
+    bob, bob_order = _place(tenant_a, TENANT_A.domain, p.customer_headers(tenant_a), "SCOPE-A", store.pk)
+    partner_headers = p.api_key_headers(tenant_a, p.all_scopes())
+    partner, partner_order = _place(tenant_a, TENANT_A.domain, partner_headers, "SCOPE-A", store.pk)
+    other_partner = Client(HTTP_HOST=TENANT_A.domain, **p.api_key_headers(tenant_a, p.all_scopes()))
+    owner = Client(HTTP_HOST=TENANT_A.domain, **p.staff_headers(tenant_a, "owner"))
+    beth, beth_order = _place(tenant_b, TENANT_B.domain, p.customer_headers(tenant_b), "SCOPE-B", store_b.pk)
+
+    def status(client, order):
+        response = client.get(f"/api/v1/orders/{order['id']}")
+        if response.status_code == 200:
+            assert response.json()["number"] == order["number"]  # that order, not another with its id
+        return response.status_code
+
+    for _ in range(3):  # the first round compiles each scope's statement, the next ones reuse it
+        assert status(ann, ann_order) == 200 and status(ann, bob_order) == 404
+        assert status(bob, bob_order) == 200 and status(bob, ann_order) == 404
+        assert status(partner, partner_order) == 200 and status(partner, ann_order) == 404
+        assert status(other_partner, partner_order) == 404
+        assert status(owner, ann_order) == status(owner, bob_order) == status(owner, partner_order) == 200
+        # Another business's customer, with the same kept statement: its own schema's rows only.
+        assert status(beth, beth_order) == 200
+        if beth_order["id"] != ann_order["id"]:
+            assert status(beth, ann_order) == 404
+    assert {key[0] for key in sqlcache._BY_VALUES} >= {
+        "orders.detail.customer",
+        "orders.detail.placed_by_key",
+        "orders.detail.all",
+        "auth.session",
+        "auth.api_key",
+    }

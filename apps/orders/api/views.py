@@ -21,7 +21,7 @@ from apps.core.versioning import VERSIONED_READ, VERSIONED_WRITE, VersionedView
 from apps.orders import services
 from apps.orders.api import serializers as s
 from apps.orders.models import DeliveryRoute, Order, OrderEvent, OrderLine, ReturnRequest, RouteStop
-from apps.orders.selectors import order_with_children
+from apps.orders.selectors import order_with_children, order_with_children_of
 from apps.stock.models import Location
 from apps.stock.selectors import location_list
 
@@ -37,32 +37,71 @@ OPERATORS = Access(staff_roles=frozenset({"owner", "store_manager"}))
 CHANNELS = {"guest": "retail", "retail": "retail", "wholesale": "wholesale", "staff": "staff", "api_key": "partner"}
 
 
+def _orders_scoped(scope: str, *values: int) -> QuerySet[Order]:
+    """The orders of a scope that is one value (see `order_scope`), with their location."""
+    orders = Order.objects.select_related("location")
+    if scope == "placed_by_key":
+        return orders.filter(placed_by_key_id=values[0])
+    if scope == "customer":
+        return orders.filter(customer_id=values[0])
+    if scope == "nobody":
+        return orders.none()
+    return orders  # "all"
+
+
+def order_scope(request: Request) -> tuple[str, tuple[int, ...]] | None:
+    """How far the caller sees orders, when that is a column and a value: a partner the orders its
+    key placed ("placed_by_key"), a customer their own ("customer"), owners and warehouse staff all
+    of them ("all"), someone not signed in none ("nobody"). None for store managers (the
+    locations they manage: see `visible_orders`)."""
+    principal = principal_of(request)
+    if principal.kind == "api_key":
+        return "placed_by_key", (request.auth.pk,)
+    if principal.kind == "anonymous" or request.user.pk is None:
+        return "nobody", ()
+    if principal.kind != "staff":
+        return "customer", (request.user.pk,)
+    if principal.roles & {"owner", "warehouse"}:
+        return "all", ()
+    return None
+
+
 def visible_orders(request: Request, *, children: bool = True, changing: bool = False) -> QuerySet[Order]:
     """Customers: their own orders. Partners: partner-channel orders. Staff: all (store managers:
     the orders whose `location` they manage, and those with a line allocated to one of their
     locations: a split order they pick part of). `changing`: a store manager only the former (the
     order's own location runs it). `children`: prefetch the lines and events (a one-row read takes
     them in its own statement instead: `selectors.order_with_children`)."""
-    principal = principal_of(request)
-    orders = Order.objects.select_related("location")
+    scope = order_scope(request)
+    if scope is not None:
+        orders = _orders_scoped(scope[0], *scope[1])
+    elif changing:
+        orders = Order.objects.select_related("location").filter(location__managers=request.user)
+    else:
+        # Subqueries, not joins: one row per order however many lines or managers match (no DISTINCT,
+        # which the one-statement read's JSON columns could not take), in the same statement.
+        mine = Location.objects.filter(managers=request.user).values("pk")
+        picks_here = OrderLine.objects.filter(order_id=OuterRef("pk"), location_id__in=mine)
+        orders = Order.objects.select_related("location").filter(Q(location_id__in=mine) | Q(Exists(picks_here)))
     if children:
         orders = orders.prefetch_related(
             Prefetch("lines", queryset=OrderLine.objects.select_related("location")),
             Prefetch("events", queryset=OrderEvent.objects.order_by("id")),
         )
-    if principal.kind == "api_key":
-        return orders.filter(placed_by_key=request.auth)  # a partner sees the orders its key placed
-    if principal.kind != "staff":
-        return orders.filter(customer=request.user)
-    if principal.roles & {"owner", "warehouse"}:
-        return orders
-    if changing:
-        return orders.filter(location__managers=request.user)
-    # Subqueries, not joins: one row per order however many lines or managers match (no DISTINCT,
-    # which the one-statement read's JSON columns could not take), in the same statement.
-    mine = Location.objects.filter(managers=request.user).values("pk")
-    picks_here = OrderLine.objects.filter(order_id=OuterRef("pk"), location_id__in=mine)
-    return orders.filter(Q(location_id__in=mine) | Q(Exists(picks_here)))
+    return orders
+
+
+def order_visible(request: Request, order_id: int) -> Order | None:
+    """The order `order_id` if the caller may see it, with its lines and events, in one statement
+    (see `selectors.order_with_children`); for a scope that is one value, through a statement kept
+    per scope (`sqlcache.first_of`: no queryset built)."""
+    scope = order_scope(request)
+    if scope is None:
+        return order_with_children(visible_orders(request, children=False), pk=order_id)
+    name, values = scope
+    return order_with_children_of(
+        f"orders.detail.{name}", lambda *v: _orders_scoped(name, *v[:-1]).filter(pk=v[-1]), *values, order_id
+    )
 
 
 class OrderFilter(filters.FilterSet):
@@ -171,7 +210,7 @@ class OrderDetailView(VersionedView, GenericAPIView):
         tags=["orders"],
     )
     def get(self, request: Request, order_id: int) -> Response:
-        order = order_with_children(visible_orders(request, children=False), pk=order_id)
+        order = order_visible(request, order_id)
         if order is None:
             raise NotFound("No such order.")
         return self.versioned(s.OrderSerializer(order).data, order)
