@@ -92,6 +92,16 @@ _BIGINT = 2**63
 def first_of(key: str, build: Callable[..., QuerySet], *values: object) -> Model | None:
     """`build(*values).first()`, without building the queryset once `key`'s statement is known for
     values of these types (see the module)."""
+    return _of(key, build, values, many=False)
+
+
+def rows_of(key: str, build: Callable[..., QuerySet], *values: object) -> list[Model]:
+    """`list(build(*values))` the same way: every row, as instances (for a handful of rows: an
+    order's variants by SKU; `key` is kept per number and types of values)."""
+    return _of(key, build, values, many=True)
+
+
+def _of(key: str, build: Callable[..., QuerySet], values: tuple, *, many: bool):  # noqa: ANN202
     types = tuple(type(value) for value in values)
     scalar = all(kind in _SCALARS for kind in types) and all(
         -_BIGINT <= value < _BIGINT for value in values if type(value) is int
@@ -100,16 +110,19 @@ def first_of(key: str, build: Callable[..., QuerySet], *values: object) -> Model
     if scalar and not verify:
         hit = _BY_VALUES.get((key, types))
         if hit is not None:
-            return _run(hit[0], values, hit[1])
+            return _run(hit[0], values, hit[1], many=many)
     queryset = build(*values)
-    obj, shape, params = _first(queryset, key)
-    if scalar and shape is not None:
+    qs = queryset if many else (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
+    shape, params = _compiled(qs, key)
+    if shape is None:
+        return list(qs) if many else next(iter(qs), None)
+    if scalar:
         stored = _BY_VALUES.get((key, types))
         if stored is None and params == values and len(_BY_VALUES) < _MAX_SHAPES:
-            _BY_VALUES[(key, types)] = (shape, queryset.db)
+            _BY_VALUES[(key, types)] = (shape, qs.db)
         elif verify and stored is not None and (stored[0].sql != shape.sql or params != values):
             raise AssertionError(f"sqlcache key {key!r} is built into two statements:\n{stored[0].sql}\n{shape.sql}")
-    return obj
+    return _run(shape, params, qs.db, many=many)
 
 
 def clear() -> None:
@@ -121,25 +134,34 @@ def clear() -> None:
 def _first(queryset: QuerySet, key: str) -> tuple[Model | None, _Shape | None, tuple]:
     """The first instance, and the shape and WHERE values it ran with (None: not cacheable)."""
     qs = (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
+    shape, params = _compiled(qs, key)
+    if shape is None:
+        return next(iter(qs), None), None, ()
+    return _run(shape, params, qs.db), shape, params
+
+
+def _compiled(qs: QuerySet, key: str) -> tuple[_Shape | None, tuple]:
+    """The shape of `qs` stored under (key, its WHERE text), compiled when it is not, and the WHERE's
+    values; (None, ()) when it cannot be cached (the ORM runs it instead)."""
     if (
         qs._iterable_class is not ModelIterable
         or qs._prefetch_related_lookups
         or qs._known_related_objects
         or qs.query.combinator
     ):
-        return next(iter(qs), None), None, ()
+        return None, ()
     query = qs.query
     compiler = query.get_compiler(using=qs.db)
     try:
         where_sql, where_params = compiler.compile(query.where) if query.where else ("", [])
     except (EmptyResultSet, FullResultSet):
         # A WHERE that matches nothing (an id beyond bigint) or everything: the ORM knows what to do.
-        return next(iter(qs), None), None, ()
+        return None, ()
     shape = _SHAPES.get((key, where_sql))
     if shape is None:
         sql, params = compiler.as_sql()
         if tuple(params) != tuple(where_params) or (where_sql and where_sql not in sql):
-            return next(iter(qs), None), None, ()  # other parameters than the WHERE's: not cacheable
+            return None, ()  # other parameters than the WHERE's: not cacheable
         shape = _Shape.of(sql, compiler, qs.db)
         if len(_SHAPES) < _MAX_SHAPES:
             _SHAPES[(key, where_sql)] = shape
@@ -147,17 +169,19 @@ def _first(queryset: QuerySet, key: str) -> tuple[Model | None, _Shape | None, t
         fresh_sql, fresh_params = query.get_compiler(using=qs.db).as_sql()
         if fresh_sql != shape.sql or tuple(fresh_params) != tuple(where_params):
             raise AssertionError(f"sqlcache key {key!r} is used for two shapes:\n{shape.sql}\n{fresh_sql}")
-    params = tuple(where_params)
-    return _run(shape, params, qs.db), shape, params
+    return shape, tuple(where_params)
 
 
-def _run(shape: _Shape, params: tuple, db: str) -> Model | None:
+def _run(shape: _Shape, params: tuple, db: str, *, many: bool = False):  # noqa: ANN202
     connection = connections[db]  # this thread's connection, not the one it was compiled on
     with connection.cursor() as cursor:
         cursor.execute(shape.sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
+        rows = cursor.fetchall() if many else cursor.fetchmany(1)
+    objs = [_instance(shape, row, db, connection) for row in rows]
+    return objs if many else (objs[0] if objs else None)
+
+
+def _instance(shape: _Shape, row: tuple, db: str, connection: object) -> Model:
     if shape.converters:
         row = list(row)
         for pos, funcs, expression in shape.converters:

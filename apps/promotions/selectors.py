@@ -152,13 +152,17 @@ def promotion_offer(promotion: Promotion, scopes: dict[str, set[int]] | None = N
 _LIVE_CACHE: dict[str, tuple[tuple, list[Offer]]] = {}
 
 
+_LIVE_VERSION_SQL = f'SELECT COUNT("id"), MAX("id"), MAX("updated_at") FROM "{Promotion._meta.db_table}"'
+
+
 def promotion_offers_live(*, now: dt.datetime) -> list[Offer]:
     """Every live promotion as an offer. One small query checks the table's version; when it
     changed, one query reads the active rows and three their scopes (as ids)."""
     from django.db import connection
-    from django.db.models import Max
 
-    version = tuple(Promotion.objects.aggregate(n=Count("id"), top=Max("id"), changed=Max("updated_at")).values())
+    with connection.cursor() as cursor:  # on every priced cart: the text is fixed, no ORM compile
+        cursor.execute(_LIVE_VERSION_SQL)
+        version = tuple(cursor.fetchone())
     schema = getattr(connection, "schema_name", "")
     cached = _LIVE_CACHE.get(schema)
     if cached is None or cached[0] != version:

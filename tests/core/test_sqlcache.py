@@ -163,3 +163,27 @@ def test_first_of_a_build_that_branches_on_its_values_fails_in_verify_mode(tenan
         sqlcache.first_of("test.of_branch", build, "SQLC-OF-XA")
         with pytest.raises(AssertionError, match="two statements"):
             sqlcache.first_of("test.of_branch", build, "SQLC-OF-XB")
+
+
+def test_rows_of_gives_every_row_and_keeps_a_statement_per_number_of_values(tenant_a):
+    built = []
+
+    def build(*skus):
+        built.append(skus)
+        return _variant_by_sku_in(skus)
+
+    with tenant_context(tenant_a), override_settings(SQLCACHE_VERIFY=False):
+        a, b, c = (f.variant(sku=f"SQLC-ROWS-{x}") for x in "ABC")
+        assert {v.pk for v in sqlcache.rows_of("test.rows", build, "SQLC-ROWS-A", "SQLC-ROWS-B")} == {a.pk, b.pk}
+        with CaptureQueriesContext(connection) as queries:
+            got = sqlcache.rows_of("test.rows", build, "SQLC-ROWS-B", "SQLC-ROWS-C")
+        assert len(queries) == 1 and len(built) == 1  # the kept statement, with the new values
+        assert sorted(v.sku for v in got) == ["SQLC-ROWS-B", "SQLC-ROWS-C"]
+        assert all(v.product.pk == v.product_id for v in got)  # select_related rows populated
+        assert sqlcache.rows_of("test.rows", build, "SQLC-ROWS-C") == [c]  # one value: its own statement
+        assert len(built) == 2
+        assert sqlcache.rows_of("test.rows", build, "NOPE", "NADA") == []
+
+
+def _variant_by_sku_in(skus):
+    return Variant.objects.select_related("product").filter(sku__in=skus)

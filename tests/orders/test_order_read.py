@@ -139,3 +139,39 @@ def test_each_scope_reads_through_its_kept_statement_and_sees_only_what_it_may(t
         "auth.session",
         "auth.api_key",
     }
+
+
+@override_settings(SQLCACHE_VERIFY=False)  # the kept statements of placement, warm
+def test_placing_through_the_kept_statements_still_refuses_what_is_gone(tenant_a):
+    sqlcache.clear()
+    with tenant_context(tenant_a):
+        store = f.location(code="kept-a", pickup_enabled=True)
+        closed = f.location(code="kept-closed", pickup_enabled=True)
+        jam, tea = f.variant(sku="KEPT-JAM"), f.variant(sku="KEPT-TEA")
+        for v in (jam, tea):
+            f.receive(store, v, 10), f.receive(closed, v, 10)
+    client = Client(HTTP_HOST=TENANT_A.domain, **p.customer_headers(tenant_a))
+
+    def place(location_id, *skus):
+        return client.post(
+            "/api/v1/orders",
+            {"fulfilment": "pickup", "location_id": location_id, "lines": [{"sku": s, "quantity": 1} for s in skus]},
+            content_type="application/json",
+        )
+
+    for _ in range(2):  # warm: both statements kept
+        assert place(store.pk, "KEPT-JAM", "KEPT-TEA").status_code == 201
+    with tenant_context(tenant_a):
+        tea.is_archived = True
+        tea.save(update_fields=["is_archived"])
+        closed.is_active = False
+        closed.save(update_fields=["is_active"])
+    refused = place(store.pk, "KEPT-JAM", "KEPT-TEA")
+    assert refused.status_code == 400 and refused.json()["error"]["details"]["lines"] == {
+        "1": {"sku": ["Unknown SKU."]}
+    }
+    refused = place(closed.pk, "KEPT-JAM")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["details"] == {"location_id": ["No such location."]}
+    assert place(2**70, "KEPT-JAM").status_code == 400  # beyond bigint: refused, not a 500
+    assert place(store.pk, "KEPT-JAM").status_code == 201

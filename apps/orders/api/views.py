@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from apps.accounts.policy import ALL_STAFF, Access, principal_of
 from apps.catalog.models import Variant
+from apps.core import sqlcache
 from apps.core.api.views import get_or_404, get_or_invalid, paginated
 from apps.core.errors import InvalidInput, NotFound
 from apps.core.versioning import VERSIONED_READ, VERSIONED_WRITE, VersionedView
@@ -35,6 +36,14 @@ BUYERS = Access(
 READERS = Access(guest=True, retail=True, wholesale=True, staff_roles=ALL_STAFF, api_key_scope="orders:read")
 OPERATORS = Access(staff_roles=frozenset({"owner", "store_manager"}))
 CHANNELS = {"guest": "retail", "retail": "retail", "wholesale": "wholesale", "staff": "staff", "api_key": "partner"}
+
+
+def _live_variants(*skus: str) -> QuerySet[Variant]:
+    return Variant.objects.select_related("product").filter(sku__in=skus, is_archived=False)
+
+
+def _active_location(location_id: int) -> QuerySet[Location]:
+    return Location.objects.filter(is_active=True, pk=location_id)
 
 
 def _orders_scoped(scope: str, *values: int) -> QuerySet[Order]:
@@ -155,12 +164,8 @@ class OrderListView(VersionedView, GenericAPIView):
         data = s.OrderInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         raw = data.validated_data["lines"]
-        variants = {
-            v.sku: v
-            for v in Variant.objects.select_related("product").filter(
-                sku__in={ln["sku"] for ln in raw}, is_archived=False
-            )
-        }
+        skus = sorted({ln["sku"] for ln in raw})
+        variants = {v.sku: v for v in sqlcache.rows_of("orders.place.variants", _live_variants, *skus)}
         unknown = {str(i): {"sku": ["Unknown SKU."]} for i, ln in enumerate(raw) if ln["sku"] not in variants}
         if unknown:
             raise InvalidInput("Some lines are not valid.", code="validation_error", details={"lines": unknown})
@@ -168,14 +173,20 @@ class OrderListView(VersionedView, GenericAPIView):
         principal = principal_of(request)
         if data.validated_data["location_id"] is not None:
             # Staff place orders for the locations they may see (store managers: their own).
-            choices = (
-                location_list(principal=principal, user=request.user)
-                if principal.kind == "staff"
-                else Location.objects.filter(is_active=True)
-            )
-            location = get_or_invalid(
-                choices, "location_id", "No such location.", pk=data.validated_data["location_id"]
-            )
+            location_id = data.validated_data["location_id"]
+            if principal.kind == "staff":
+                location = get_or_invalid(
+                    location_list(principal=principal, user=request.user),
+                    "location_id",
+                    "No such location.",
+                    pk=location_id,
+                )
+            else:
+                location = sqlcache.first_of("orders.place.location", _active_location, location_id)
+                if location is None:
+                    raise InvalidInput(
+                        "No such location.", code="validation_error", details={"location_id": ["No such location."]}
+                    )
         customer = request.user if principal.kind in {"guest", "retail", "wholesale"} else None
         order = services.order_place(
             customer=customer,
