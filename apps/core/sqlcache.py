@@ -80,7 +80,9 @@ _MAX_SHAPES = 512  # keys are named in code and scopings are few; the bound is a
 
 def first(queryset: QuerySet, key: str) -> Model | None:
     """`queryset.first()`, through the statement cache (see the module)."""
-    return _first(queryset, key)[0]
+    qs = (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
+    shape, params = _compiled(qs, key)
+    return next(iter(qs), None) if shape is None else _run(shape, params, qs.db)
 
 
 # Values whose type alone fixes the SQL a lookup compiles to (None, lists and instances do not).
@@ -129,15 +131,6 @@ def clear() -> None:
     """Forget every stored statement (tests)."""
     _SHAPES.clear()
     _BY_VALUES.clear()
-
-
-def _first(queryset: QuerySet, key: str) -> tuple[Model | None, _Shape | None, tuple]:
-    """The first instance, and the shape and WHERE values it ran with (None: not cacheable)."""
-    qs = (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
-    shape, params = _compiled(qs, key)
-    if shape is None:
-        return next(iter(qs), None), None, ()
-    return _run(shape, params, qs.db), shape, params
 
 
 def _compiled(qs: QuerySet, key: str) -> tuple[_Shape | None, tuple]:

@@ -37,7 +37,11 @@ def get_or_404(queryset: QuerySet, message: str, **lookup: Any) -> Model:
 def get_or_invalid(queryset: QuerySet, field: str, message: str, **lookup: Any) -> Model:
     """An object a request BODY refers to (`field`), or 400 `validation_error` naming that field:
     a missing reference in the body is bad input, not a missing resource (404 is for the URL)."""
-    obj = queryset.filter(**lookup).first()
+    return found_or_invalid(queryset.filter(**lookup).first(), field, message)
+
+
+def found_or_invalid(obj: Model | None, field: str, message: str) -> Model:
+    """`obj`, or 400 `validation_error` naming the body's `field` when it was not found."""
     if obj is None:
         raise InvalidInput(message, code="validation_error", details={field: [message]})
     return obj

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from apps.accounts.policy import ALL_STAFF, Access, principal_of
 from apps.catalog.models import Variant
 from apps.core import sqlcache
-from apps.core.api.views import get_or_404, get_or_invalid, paginated
+from apps.core.api.views import found_or_invalid, get_or_404, get_or_invalid, paginated
 from apps.core.errors import InvalidInput, NotFound
 from apps.core.versioning import VERSIONED_READ, VERSIONED_WRITE, VersionedView
 from apps.orders import services
@@ -182,11 +182,11 @@ class OrderListView(VersionedView, GenericAPIView):
                     pk=location_id,
                 )
             else:
-                location = sqlcache.first_of("orders.place.location", _active_location, location_id)
-                if location is None:
-                    raise InvalidInput(
-                        "No such location.", code="validation_error", details={"location_id": ["No such location."]}
-                    )
+                location = found_or_invalid(
+                    sqlcache.first_of("orders.place.location", _active_location, location_id),
+                    "location_id",
+                    "No such location.",
+                )
         customer = request.user if principal.kind in {"guest", "retail", "wholesale"} else None
         order = services.order_place(
             customer=customer,
