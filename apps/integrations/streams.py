@@ -25,6 +25,15 @@ def stream_key(schema: str, channel: str) -> str:
 def streams_publish(*, schema: str, events: Iterable[tuple[int | None, str, dict]]) -> int:
     """XADD every (outbox id, topic, payload) to its channels' streams, one round trip."""
     pipe = get_redis(settings.REDIS_URL).pipeline(transaction=False)
+    count = streams_queue(pipe, schema=schema, events=events)
+    if count:
+        pipe.execute()
+    return count
+
+
+def streams_queue(pipe: object, *, schema: str, events: Iterable[tuple[int | None, str, dict]]) -> int:
+    """Queue the XADDs of `streams_publish` on `pipe` (a redis pipeline the caller executes, with
+    its other commands in the same round trip). Returns how many were queued."""
     count = 0
     for event_id, topic, payload in events:
         data = json.dumps(payload, default=str)
@@ -32,6 +41,4 @@ def streams_publish(*, schema: str, events: Iterable[tuple[int | None, str, dict
             fields = {"topic": topic, "data": data, "event": str(event_id or "")}
             pipe.xadd(stream_key(schema, channel), fields, maxlen=settings.STREAM_MAXLEN, approximate=True)
             count += 1
-    if count:
-        pipe.execute()
     return count
