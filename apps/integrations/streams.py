@@ -11,7 +11,6 @@ from collections.abc import Iterable
 
 from django.conf import settings
 
-from apps.core.redis import get_redis
 from apps.integrations.catalogue import channels_of
 
 logger = logging.getLogger(__name__)
@@ -22,18 +21,10 @@ def stream_key(schema: str, channel: str) -> str:
     return f"{prefix}:stream:{schema}:{channel}"
 
 
-def streams_publish(*, schema: str, events: Iterable[tuple[int | None, str, dict]]) -> int:
-    """XADD every (outbox id, topic, payload) to its channels' streams, one round trip."""
-    pipe = get_redis(settings.REDIS_URL).pipeline(transaction=False)
-    count = streams_queue(pipe, schema=schema, events=events)
-    if count:
-        pipe.execute()
-    return count
-
-
 def streams_queue(pipe: object, *, schema: str, events: Iterable[tuple[int | None, str, dict]]) -> int:
-    """Queue the XADDs of `streams_publish` on `pipe` (a redis pipeline the caller executes, with
-    its other commands in the same round trip). Returns how many were queued."""
+    """Queue an XADD of every (outbox id, topic, payload) to its channels' streams on `pipe` (a redis
+    pipeline the caller executes, with its other commands in the same round trip). Returns how many
+    were queued."""
     count = 0
     for event_id, topic, payload in events:
         data = json.dumps(payload, default=str)
